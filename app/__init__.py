@@ -1,0 +1,129 @@
+"""ECHO Hub Onboarding Portal: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from app.config import ConfigError, load_config, testing_overrides
+
+__all__ = ["create_app", "ConfigError"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, hooks, error pages and CLI commands."""
+    instance_path = os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.update(load_config(app.instance_path))
+    if test_config is not None:
+        app.config.update(testing_overrides())
+        app.config.update(test_config)
+        from app.config import engine_options
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"]
+        )
+    if app.config["APP_ENV"] == "production" and app.config.get("DEBUG"):
+        raise ConfigError("DEBUG must never be on in production")
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import bootstrap, csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to open that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from app.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        # "id:version": a session made before the last logout/password change is refused.
+        user_id, _, version = (session_id or "").partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active_account or user.session_version != int(version):
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin.routes import bp as admin_bp
+    from app.audit.routes import bp as audit_bp
+    from app.auth.routes import bp as auth_bp
+    from app.core.policy import PUBLIC, declare_endpoint
+    from app.core.routes import bp as core_bp
+
+    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp):
+        app.register_blueprint(blueprint)
+    # Endpoints we do not write ourselves still get an explicit policy.
+    declare_endpoint(app, "static", PUBLIC)
+    declare_endpoint(app, "bootstrap.static", PUBLIC)
+
+
+def register_hooks(app: Flask) -> None:
+    from app.core.policy import enforce_access_policy
+    from app.core.security import enforce_session_timeouts, set_security_headers
+    from app.extensions import db
+
+    app.before_request(enforce_session_timeouts)
+    app.before_request(enforce_access_policy)
+    app.after_request(set_security_headers)
+
+    @app.teardown_request
+    def rollback_on_error(exc):
+        # One commit per request: anything left uncommitted after an error is discarded.
+        if exc is not None:
+            db.session.rollback()
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.core.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.filters import register_filters
+
+    register_filters(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.audit.cli import audit_cli
+    from app.auth.cli import users_cli
+    from app.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(demo_cli)
+
+
+logging.getLogger("weasyprint").setLevel(logging.WARNING)

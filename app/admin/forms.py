@@ -1,0 +1,56 @@
+"""Admin forms for managing users."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.auth.roles import ROLE_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserFilterForm(FlaskForm):
+    """The search form on the user list (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search name or email", validators=[Optional(), Length(max=254)])
+    role = SelectField(
+        "Role", choices=[("", "Any role"), *ROLE_LABELS.items()], validators=[Optional()]
+    )
+    status = SelectField(
+        "Status",
+        choices=[("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")],
+        validators=[Optional()],
+    )
+    sort = SelectField(
+        "Sort by",
+        choices=[("name", "Name"), ("email", "Email"), ("created", "Registered"),
+                 ("last_login", "Last login")],
+        validators=[Optional()],
+    )
+
+
+class RolesForm(FlaskForm):
+    roles = MultiCheckboxField("Site roles", choices=list(ROLE_LABELS.items()))
+    submit = SubmitField("Save roles")
+
+
+class DeactivateForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for deactivating",
+        validators=[DataRequired("Give a reason for deactivating this account."),
+                    Length(max=500, message="Use at most 500 characters.")],
+    )
+    submit = SubmitField("Deactivate account")
+
+
+class ReactivateForm(FlaskForm):
+    submit = SubmitField("Reactivate account")

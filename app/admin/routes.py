@@ -1,0 +1,114 @@
+"""Admin pages: list, search and filter users; change roles; deactivate and reactivate."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.admin.forms import DeactivateForm, ReactivateForm, RolesForm, UserFilterForm
+from app.auth import services as auth_services
+from app.auth.models import User
+from app.core import audit
+from app.core.errors import ServiceError
+from app.core.forms import attach_error
+from app.core.policy import access, roles
+from app.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ADMIN_ONLY = roles("admin")
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users")
+@access(ADMIN_ONLY)
+def list_users():
+    form = UserFilterForm(request.args)
+    form.validate()
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = auth_services.search_users(
+        q=form.q.data or "" if not form.q.errors else "",
+        role=form.role.data or "",
+        status=form.status.data or "",
+        sort=form.sort.data or "name",
+        page=page,
+    )
+    return render_template("admin/users.html", form=form, pagination=pagination)
+
+
+def _render_user(user: User, **forms):
+    roles_form = forms.get("roles_form") or RolesForm(roles=sorted(user.roles))
+    deactivate_form = forms.get("deactivate_form") or DeactivateForm()
+    events = audit.events_for_subject("user", user.id, limit=20)
+    return render_template(
+        "admin/user.html",
+        user=user,
+        roles_form=roles_form,
+        deactivate_form=deactivate_form,
+        reactivate_form=ReactivateForm(),
+        events=events,
+    )
+
+
+@bp.route("/users/<int:user_id>")
+@access(ADMIN_ONLY)
+def show_user(user_id: int):
+    return _render_user(_user_or_404(user_id))
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+@access(ADMIN_ONLY)
+def update_roles(user_id: int):
+    user = _user_or_404(user_id)
+    form = RolesForm()
+    if form.validate_on_submit():
+        try:
+            auth_services.set_roles(user, set(form.roles.data or []), by=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Roles for {user.name} saved.", "success")
+            return redirect(url_for("admin.show_user", user_id=user.id))
+    return _render_user(user, roles_form=form), 400
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@access(ADMIN_ONLY)
+def deactivate_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = DeactivateForm()
+    if form.validate_on_submit():
+        try:
+            auth_services.deactivate(user, by=current_user, reason=form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{user.name}'s account is deactivated and all their sessions ended.", "success")
+            return redirect(url_for("admin.show_user", user_id=user.id))
+    return _render_user(user, deactivate_form=form), 400
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@access(ADMIN_ONLY)
+def reactivate_user(user_id: int):
+    user = _user_or_404(user_id)
+    form = ReactivateForm()
+    if form.validate_on_submit():
+        try:
+            auth_services.reactivate(user, by=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"{user.name}'s account is active again.", "success")
+    return redirect(url_for("admin.show_user", user_id=user.id))

@@ -1,0 +1,121 @@
+"""Account forms. Field lengths match the database columns, so nothing is truncated."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from app.auth.models import EMAIL_MAX, JOB_TITLE_MAX, NAME_MAX
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
+
+PASSWORD_HINT = (
+    f"At least {MIN_LENGTH} characters. Long passphrases of unrelated words are easy to "
+    "remember and hard to guess."
+)
+
+
+def _email_field(label: str = "Email address") -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=EMAIL_MAX, message=f"Use at most {EMAIL_MAX} characters."),
+            Email("Enter a valid email address, like name@organisation.org.uk.",
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class StrongPassword:
+    """Applies the password policy, using the form's email and name fields when present."""
+
+    def __call__(self, form, field):
+        email = getattr(getattr(form, "email", None), "data", "") or ""
+        name = getattr(getattr(form, "name", None), "data", "") or ""
+        problems = password_problems(field.data or "", email=email, name=name)
+        if problems:
+            raise ValidationError(problems[0])
+
+
+def _new_password_fields(label: str = "Password"):
+    password = PasswordField(
+        label,
+        validators=[DataRequired("Enter a password."), StrongPassword()],
+        description=PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", message="The two passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password", "maxlength": MAX_LENGTH},
+    )
+    return password, confirm
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        validators=[DataRequired("Enter your name."),
+                    Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters.")],
+        render_kw={"autocomplete": "name"},
+    )
+    email = _email_field()
+    job_title = StringField(
+        "Job title (optional)",
+        validators=[Length(max=JOB_TITLE_MAX, message=f"Use at most {JOB_TITLE_MAX} characters.")],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    password, confirm = _new_password_fields()
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    email = _email_field()
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."),
+                    Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Log in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+    submit = SubmitField("Send reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _new_password_fields("New password")
+    submit = SubmitField("Set new password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."),
+                    Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, confirm = _new_password_fields("New password")
+    submit = SubmitField("Change password")
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        validators=[DataRequired("Enter your name."),
+                    Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters.")],
+        render_kw={"autocomplete": "name"},
+    )
+    job_title = StringField(
+        "Job title",
+        validators=[Length(max=JOB_TITLE_MAX, message=f"Use at most {JOB_TITLE_MAX} characters.")],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    submit = SubmitField("Save profile")

@@ -1,0 +1,323 @@
+"""Account rules: registration, authentication, sessions, passwords, roles, deactivation.
+
+Services take plain values, enforce the rules, write audit events and only flush;
+the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func, or_, select
+
+from app.auth import passwords
+from app.auth.models import EMAIL_MAX, PasswordResetToken, User, UserRole
+from app.auth.roles import APPLICANT, ROLES
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import ServiceError
+from app.core.mail import send_email
+from app.extensions import db
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def check_new_password(password: str, *, email: str = "", name: str = "") -> None:
+    problems = passwords.password_problems(password, email=email, name=name)
+    if problems:
+        raise ServiceError(problems[0], field="password")
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: set[str] | None = None,
+    job_title: str = "",
+    actor: User | None = None,
+    audit_action: str = "user.created",
+) -> User:
+    """Create an account with `roles` (default: applicant); refuses duplicates and weak passwords."""
+    email = normalise_email(email)
+    name = (name or "").strip()
+    if not email or len(email) > EMAIL_MAX:
+        raise ServiceError("Enter a valid email address.", field="email")
+    if not name:
+        raise ServiceError("Enter your name.", field="name")
+    if get_user_by_email(email) is not None:
+        raise ServiceError(
+            "An account with this email already exists. Log in, or reset your password "
+            "if you have forgotten it.",
+            field="email",
+        )
+    roles = set(roles or {APPLICANT})
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ServiceError(f"Unknown role: {', '.join(sorted(unknown))}.", field="roles")
+    check_new_password(password, email=email, name=name)
+    user = User(
+        email=email,
+        name=name,
+        job_title=(job_title or "").strip(),
+        password_hash=passwords.hash_password(password),
+        password_changed_at=utcnow(),
+    )
+    user.role_links = [UserRole(role=r, granted_by_id=getattr(actor, "id", None)) for r in roles]
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        audit_action,
+        actor=actor or user,
+        subject=user,
+        details={"email": email, "roles": sorted(roles)},
+    )
+    return user
+
+
+def register(*, email: str, name: str, password: str, job_title: str = "") -> User:
+    """Self-registration: every new account starts as an applicant."""
+    return create_user(
+        email=email, name=name, password=password, job_title=job_title,
+        audit_action="user.registered",
+    )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    error: str | None = None
+
+
+def authenticate(email: str, password: str) -> LoginResult:
+    """Check credentials; audit success and failure alike. Does not start the session."""
+    user = get_user_by_email(email)
+    if user is None:
+        passwords.burn_verification_time(password)
+        audit.record(
+            "auth.login_failed",
+            details={"email": normalise_email(email)[:EMAIL_MAX], "reason": "unknown email"},
+        )
+        return LoginResult(None, "Email or password is incorrect.")
+    if not passwords.verify_password(user.password_hash, password):
+        audit.record(
+            "auth.login_failed", actor=user, subject=user, details={"reason": "wrong password"}
+        )
+        return LoginResult(None, "Email or password is incorrect.")
+    if not user.is_active_account:
+        audit.record(
+            "auth.login_failed", actor=user, subject=user, details={"reason": "deactivated"}
+        )
+        return LoginResult(
+            None,
+            "This account has been deactivated. Contact the superhub administrator "
+            "if you need access again.",
+        )
+    user.last_login_at = utcnow()
+    audit.record("auth.login", actor=user, subject=user)
+    return LoginResult(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session of `user` by bumping its session version."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def logout(user: User) -> None:
+    """Log out everywhere: this and every other session of the user ends."""
+    end_all_sessions(user)
+    audit.record("auth.logout", actor=user, subject=user)
+
+
+def update_profile(user: User, *, name: str, job_title: str) -> None:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Enter your name.", field="name")
+    changes = {}
+    if name != user.name:
+        changes["name"] = [user.name, name]
+    if (job_title or "").strip() != user.job_title:
+        changes["job_title"] = [user.job_title, (job_title or "").strip()]
+    if not changes:
+        return
+    user.name = name
+    user.job_title = (job_title or "").strip()
+    audit.record("user.profile_updated", actor=user, subject=user, details=changes)
+
+
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one; ends every other session."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise ServiceError("Your current password is incorrect.", field="current_password")
+    if current_password == new_password:
+        raise ServiceError("Choose a password different from your current one.", field="password")
+    check_new_password(new_password, email=user.email, name=user.name)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    audit.record("auth.password_changed", actor=user, subject=user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str) -> None:
+    """Email a single-use reset link if an active account exists; silent otherwise.
+
+    The response is the same either way, so the form does not reveal who has an account.
+    """
+    user = get_user_by_email(email)
+    if user is None or not user.is_active_account:
+        audit.record(
+            "auth.password_reset_requested",
+            details={"email": normalise_email(email)[:EMAIL_MAX], "account": "none or inactive"},
+        )
+        return
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    audit.record("auth.password_reset_requested", actor=user, subject=user)
+    db.session.flush()
+    link = url_for("auth.reset_password", token=token, _external=True)
+    send_email(
+        user.email, "Reset your password", "password_reset", user=user, link=link, hours=hours
+    )
+
+
+def _usable_token(token: str) -> PasswordResetToken:
+    record = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token or ""))
+    )
+    if record is None:
+        raise ServiceError("This reset link is not valid. Request a new one.")
+    if record.used_at is not None:
+        raise ServiceError("This reset link has already been used. Request a new one.")
+    if record.expires_at <= utcnow():
+        raise ServiceError("This reset link has expired. Request a new one.")
+    if not record.user.is_active_account:
+        raise ServiceError("This account has been deactivated.")
+    return record
+
+
+def check_reset_token(token: str) -> User:
+    """The user a reset link belongs to; ServiceError when it is unknown, used or expired."""
+    return _usable_token(token).user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link; the link and all its siblings stop working."""
+    record = _usable_token(token)
+    user = record.user
+    check_new_password(new_password, email=user.email, name=user.name)
+    now = utcnow()
+    for other in db.session.scalars(
+        select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+        )
+    ):
+        other.used_at = now
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = now
+    end_all_sessions(user)
+    audit.record("auth.password_reset", actor=user, subject=user)
+    return user
+
+
+# --- administration -------------------------------------------------------------------
+
+
+def set_roles(user: User, roles: set[str], *, by: User) -> None:
+    """Replace `user`'s site roles. An admin cannot remove their own admin role."""
+    roles = set(roles)
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ServiceError(f"Unknown role: {', '.join(sorted(unknown))}.", field="roles")
+    if user.id == by.id and "admin" in user.roles and "admin" not in roles:
+        raise ServiceError(
+            "You cannot remove your own administrator role. Ask another administrator.",
+            field="roles",
+        )
+    current = user.roles
+    added, removed = roles - current, current - roles
+    if not added and not removed:
+        return
+    user.role_links = [link for link in user.role_links if link.role in roles] + [
+        UserRole(role=r, granted_by_id=by.id) for r in sorted(added)
+    ]
+    # Privileges changed: make the user sign in again under the new roles.
+    if removed:
+        end_all_sessions(user)
+    audit.record(
+        "user.roles_changed",
+        actor=by,
+        subject=user,
+        details={"added": sorted(added), "removed": sorted(removed)},
+    )
+
+
+def deactivate(user: User, *, by: User, reason: str) -> None:
+    """Deactivate an account and end all its sessions; a reason is required."""
+    reason = (reason or "").strip()
+    if user.id == by.id:
+        raise ServiceError("You cannot deactivate your own account.")
+    if not reason:
+        raise ServiceError("Give a reason for deactivating this account.", field="reason")
+    if not user.is_active_account:
+        raise ServiceError("This account is already deactivated.")
+    user.is_active_account = False
+    user.deactivated_at = utcnow()
+    end_all_sessions(user)
+    audit.record("user.deactivated", actor=by, subject=user, details={"reason": reason})
+
+
+def reactivate(user: User, *, by: User) -> None:
+    if user.is_active_account:
+        raise ServiceError("This account is already active.")
+    user.is_active_account = True
+    user.deactivated_at = None
+    audit.record("user.reactivated", actor=by, subject=user)
+
+
+USER_SORTS = {
+    "name": User.name,
+    "email": User.email,
+    "created": User.created_at,
+    "last_login": User.last_login_at,
+}
+
+
+def search_users(
+    *, q: str = "", role: str = "", status: str = "", sort: str = "name", page: int = 1,
+    per_page: int = 25,
+):
+    """Filtered, sorted, paginated users; sort keys come from an allow-list."""
+    stmt = select(User)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if role in ROLES:
+        stmt = stmt.where(User.role_links.any(UserRole.role == role))
+    if status == "active":
+        stmt = stmt.where(User.is_active_account.is_(True))
+    elif status == "deactivated":
+        stmt = stmt.where(User.is_active_account.is_(False))
+    order = USER_SORTS.get(sort, User.name)
+    stmt = stmt.order_by(order, User.id)
+    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)

@@ -1,0 +1,1 @@
+"""Shared building blocks: database base, access policy, audit log, mail, security, errors."""

@@ -1,0 +1,57 @@
+"""Jinja filters and globals: local times, role labels, navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_login import current_user
+
+from app.auth.roles import ROLE_LABELS
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    """An aware datetime converted to the configured display time zone."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+
+
+def format_datetime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M %Z") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else "—"
+
+
+def format_date(value: datetime | None) -> str:
+    local = to_local(value)
+    return local.strftime("%-d %b %Y") if local else "—"
+
+
+def navigation() -> list[tuple[str, str]]:
+    """(endpoint, label) pairs the current user may use, built from the access policies."""
+    from app.core.policy import policy_for
+
+    items = [("core.home", "Home")]
+    if current_user.is_authenticated:
+        items += [
+            ("admin.list_users", "Users"),
+            ("audit.list_events", "Audit log"),
+        ]
+    return [
+        (endpoint, label)
+        for endpoint, label in items
+        if (policy := policy_for(current_app, endpoint)) is not None and policy.allows(current_user)
+    ]
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+    app.jinja_env.globals["navigation"] = navigation
+    from app.core.audit import describe
+
+    app.jinja_env.globals["describe_event"] = describe
+    app.jinja_env.globals["site_name"] = lambda: app.config["SITE_NAME"]
+    app.jinja_env.globals["superhub_name"] = lambda: app.config["SUPERHUB_NAME"]

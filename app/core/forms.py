@@ -1,0 +1,25 @@
+"""Form helpers shared by every area."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from app.core.errors import ServiceError
+
+
+def attach_error(form: FlaskForm, error: ServiceError) -> None:
+    """Show a service's refusal next to the field at fault, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        if not isinstance(field.errors, list):
+            field.errors = list(field.errors)
+        field.errors.append(error.message)
+    else:
+        form.form_errors.append(error.message)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a CSRF-protected button for actions without fields."""
+
+    submit = SubmitField("Confirm")

@@ -1,0 +1,39 @@
+"""Mail layer: every message goes through `send_email`, rendered from text templates.
+
+Production uses Flask-Mailman's SMTP backend. Development and tests use
+`LogAndKeepBackend`, which writes each message to the log and keeps it in memory
+(`outbox()`), so a developer sees reset links in the terminal and tests can read them.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_mailman import EmailMessage
+from flask_mailman.backends.locmem import EmailBackend as LocmemBackend
+
+
+class LogAndKeepBackend(LocmemBackend):
+    """Logs each message in full and keeps it in the app's outbox."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            current_app.logger.info(
+                "email (development backend, not sent)\nTo: %s\nSubject: %s\n\n%s",
+                ", ".join(message.to),
+                message.subject,
+                message.body,
+            )
+        return super().send_messages(messages)
+
+
+def send_email(to: str | list[str], subject: str, template: str, **context) -> None:
+    """Render `templates/email/<template>.txt` with `context` and send it."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    body = render_template(f"email/{template}.txt", **context)
+    site = current_app.config["SITE_NAME"]
+    EmailMessage(subject=f"[{site}] {subject}", body=body, to=recipients).send()
+
+
+def outbox() -> list:
+    """Messages kept by the development backend (empty list with other backends)."""
+    return getattr(current_app.extensions["mailman"], "outbox", [])

@@ -1,0 +1,32 @@
+"""Home page and health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.core.policy import PUBLIC, access
+from app.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@access(PUBLIC)
+def home():
+    return render_template("core/home.html", user=current_user)
+
+
+@bp.route("/healthz")
+@access(PUBLIC)
+def healthz():
+    """200 after a real database round trip; 503 with a reason (never internals) otherwise."""
+    try:
+        db.session.execute(text("SELECT 1")).scalar_one()
+    except Exception:  # any driver error means the same thing to a load balancer
+        current_app.logger.exception("health check: database unreachable")
+        db.session.rollback()
+        return jsonify({"status": "error", "database": "unreachable",
+                        "reason": "the database did not answer"}), 503
+    return jsonify({"status": "ok", "database": "ok"})

@@ -1,0 +1,1 @@
+"""Demo data: accounts for every role and data that later areas extend."""
