@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.roles import ROLE_LABELS
+
+
+def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -23,23 +34,23 @@ class UserFilterForm(FlaskForm):
 
     q = StringField("Search name or email", validators=[Optional(), Length(max=254)])
     role = SelectField(
-        "Role", choices=[("", "Any role"), *ROLE_LABELS.items()], validators=[Optional()]
+        "Role", choices=choices(("", "Any role"), *ROLE_LABELS.items()), validators=[Optional()]
     )
     status = SelectField(
         "Status",
-        choices=[("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")],
+        choices=choices(("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")),
         validators=[Optional()],
     )
     sort = SelectField(
         "Sort by",
-        choices=[("name", "Name"), ("email", "Email"), ("created", "Registered"),
-                 ("last_login", "Last login")],
+        choices=choices(("name", "Name"), ("email", "Email"), ("created", "Registered"),
+                        ("last_login", "Last login")),
         validators=[Optional()],
     )
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField("Site roles", choices=list(ROLE_LABELS.items()))
+    roles = MultiCheckboxField("Site roles", choices=choices(*ROLE_LABELS.items()))
     submit = SubmitField("Save roles")
 
 

@@ -176,27 +176,12 @@ class ChainCheck:
     reason: str = ""
 
 
-def verify_chain(batch_size: int = 5000) -> ChainCheck:
-    """Recompute every hash in sequence order and compare links and the chain head."""
-    columns = (
-        AuditEvent.id,
-        AuditEvent.seq,
-        AuditEvent.occurred_at,
-        AuditEvent.actor_id,
-        AuditEvent.actor_label,
-        AuditEvent.action,
-        AuditEvent.subject_type,
-        AuditEvent.subject_id,
-        AuditEvent.organisation_id,
-        AuditEvent.details,
-        AuditEvent.prev_hash,
-        AuditEvent.hash,
-    )
-    stmt = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+def _walk_chain(rows) -> ChainCheck | tuple[int, str]:
+    """Check links and hashes in order; a ChainCheck at the first break, else (count, last)."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    for row in db.session.execute(stmt):
+    for row in rows:
         if row.seq != expected_seq:
             return ChainCheck(
                 False, checked, row.seq, row.id,
@@ -226,6 +211,34 @@ def verify_chain(batch_size: int = 5000) -> ChainCheck:
         expected_prev = row.hash
         expected_seq += 1
         checked += 1
+    return checked, expected_prev
+
+
+def verify_chain(batch_size: int = 5000) -> ChainCheck:
+    """Recompute every hash in sequence order and compare links and the chain head."""
+    columns = (
+        AuditEvent.id,
+        AuditEvent.seq,
+        AuditEvent.occurred_at,
+        AuditEvent.actor_id,
+        AuditEvent.actor_label,
+        AuditEvent.action,
+        AuditEvent.subject_type,
+        AuditEvent.subject_id,
+        AuditEvent.organisation_id,
+        AuditEvent.details,
+        AuditEvent.prev_hash,
+        AuditEvent.hash,
+    )
+    stmt = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+    result = db.session.execute(stmt)
+    try:
+        outcome = _walk_chain(result)
+    finally:
+        result.close()  # a streamed (server-side) cursor must be closed on early exit
+    if isinstance(outcome, ChainCheck):
+        return outcome
+    checked, expected_prev = outcome
 
     head = db.session.get(AuditChainHead, 1)
     head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
@@ -233,7 +246,8 @@ def verify_chain(batch_size: int = 5000) -> ChainCheck:
         return ChainCheck(
             False, checked, checked + 1, None,
             f"the chain head records {head_seq} events but {checked} are present "
-            "(events at the end were deleted)",
+            + ("(events at the end were deleted)" if head_seq > checked
+               else "(events were added without going through the log)"),
         )
     return ChainCheck(True, checked)
 

@@ -1,0 +1,78 @@
+# Two entry points: `make demo` (install + seed + run) and `make test` (install + whole suite).
+# Works on a fresh Debian machine: system packages come from apt-get when run as root;
+# otherwise the exact command to run is printed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+# WeasyPrint needs Pango; libharfbuzz-subset0 makes its font subsetting ~7x faster.
+APT_RUNTIME := python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+               fonts-dejavu-core shared-mime-info
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+APT_TEST := $(APT_RUNTIME) chromium
+
+.PHONY: demo test run install install-test system-deps system-deps-test lint clean
+
+demo: system-deps install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo "Starting the portal at http://$(HOST):$(PORT) (Ctrl+C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+run:
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: system-deps-test install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check app tests wsgi.py
+
+system-deps:
+	@$(call apt_ensure,$(APT_RUNTIME))
+
+system-deps-test:
+	@$(call apt_ensure,$(APT_TEST))
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache *.egg-info
+
+# apt_ensure: install the Debian packages that are missing (as root), or say how to.
+define apt_ensure
+	if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "Not a Debian system: make sure these are installed: $(1)"; exit 0; fi; \
+	missing=""; \
+	for pkg in $(1); do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	  echo "Missing system packages. Run this, then try again:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y$$missing"; \
+	  exit 1; \
+	fi
+endef

@@ -1,0 +1,159 @@
+"""End-to-end fixtures: the real app served over HTTP, driven by Debian's Chromium.
+
+The app runs with CSRF protection ON, on a database of its own (SQLite, or PostgreSQL
+when TEST_DATABASE_URL is set), built by the real migrations. Playwright's `base_url`
+points at it, so tests can `page.goto("/account/login")`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import uuid
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests import dbutil
+from tests.conftest import PASSWORD, build_app
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this folder is an end-to-end test."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here + os.sep):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def live_app(instance_dir, tmp_path_factory):
+    """The app served by a real HTTP server in a daemon thread; `.live_url` is its address."""
+    url = dbutil.fresh_database("e2e", tmp_path_factory.mktemp("e2e"))
+    app = build_app(url, WTF_CSRF_ENABLED=True)
+    dbutil.upgrade(app)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    live_url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = live_url
+    app.live_url = live_url
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        from app.extensions import db
+
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        dbutil.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_app):
+    return live_app.live_url
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def unique_email():
+    """unique_email("admin") -> an address no other test uses."""
+
+    def make(prefix: str = "person") -> str:
+        return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:8]}@example.org"
+
+    return make
+
+
+@pytest.fixture
+def create_account(live_app, unique_email):
+    """create_account(roles=("admin",)) -> (email, name, password), committed directly."""
+    from app.auth import services
+    from app.extensions import db
+
+    def make(roles=("applicant",), email=None, name=None, password=PASSWORD):
+        n = next(_counter)
+        email = email or unique_email(roles[0] if roles else "person")
+        name = name or f"E2E Person {n}"
+        with live_app.app_context():
+            services.create_user(email=email, name=name, password=password, roles=set(roles))
+            db.session.commit()
+            db.session.remove()
+        return email, name, password
+
+    return make
+
+
+@pytest.fixture
+def users_with_email(live_app):
+    """users_with_email(address) -> list of (email, name) stored for that address."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.extensions import db
+
+    def find(email: str) -> list[tuple[str, str]]:
+        with live_app.app_context():
+            rows = db.session.execute(
+                select(User.email, User.name).where(User.email == email.strip().lower())
+            ).all()
+            db.session.remove()
+        return [tuple(row) for row in rows]
+
+    return find
+
+
+@pytest.fixture
+def emails_to(live_app):
+    """emails_to(address) -> messages the development mail backend kept for that address."""
+    from app.core.mail import outbox
+
+    def find(address: str) -> list:
+        with live_app.app_context():
+            return [message for message in outbox() if address in message.to]
+
+    return find
+
+
+def _check_accessible(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_load_state("load")
+    results = Axe().run(page)
+    assert results.violations_count == 0, (
+        f"axe found accessibility violations on {page.url}:\n{results.generate_report()}"
+    )
+
+
+@pytest.fixture
+def assert_accessible():
+    """assert_accessible(page): axe-core finds no violations on the page as it is now."""
+    return _check_accessible

@@ -1,0 +1,87 @@
+"""Deny by default: every endpoint declares a policy, and the role matrix holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.policy import policy_for
+
+# Endpoints with a path parameter need a real value; the fixture below supplies it.
+ROLE_USERS = ("anonymous", "applicant", "trainer", "auditor", "admin")
+
+# (method, path, {role: expected status}); 302 for anonymous means "to the login page".
+MATRIX = [
+    ("GET", "/", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/healthz", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/account/login", dict(anonymous=200, applicant=302, trainer=302, auditor=302,
+                                   admin=302)),
+    ("GET", "/account/register", dict(anonymous=200, applicant=302, trainer=302, auditor=302,
+                                      admin=302)),
+    ("GET", "/account/forgot-password", dict(anonymous=200, applicant=200, trainer=200,
+                                             auditor=200, admin=200)),
+    ("GET", "/account/profile", dict(anonymous=302, applicant=200, trainer=200, auditor=200,
+                                     admin=200)),
+    ("GET", "/account/password", dict(anonymous=302, applicant=200, trainer=200, auditor=200,
+                                      admin=200)),
+    ("GET", "/admin/users", dict(anonymous=302, applicant=403, trainer=403, auditor=403,
+                                 admin=200)),
+    ("GET", "/admin/users/{target}", dict(anonymous=302, applicant=403, trainer=403, auditor=403,
+                                          admin=200)),
+    ("POST", "/admin/users/{target}/roles", dict(anonymous=302, applicant=403, trainer=403,
+                                                 auditor=403, admin=302)),
+    ("POST", "/admin/users/{target}/deactivate", dict(anonymous=302, applicant=403, trainer=403,
+                                                      auditor=403, admin=400)),
+    ("POST", "/admin/users/{target}/reactivate", dict(anonymous=302, applicant=403, trainer=403,
+                                                      auditor=403, admin=302)),
+    ("GET", "/audit/events", dict(anonymous=302, applicant=403, trainer=403, auditor=200,
+                                  admin=200)),
+    ("POST", "/audit/verify", dict(anonymous=302, applicant=403, trainer=403, auditor=200,
+                                   admin=200)),
+]
+
+
+def test_every_endpoint_declares_a_policy(app):
+    missing = sorted(
+        rule.endpoint for rule in app.url_map.iter_rules() if policy_for(app, rule.endpoint) is None
+    )
+    assert missing == [], f"endpoints without an access policy: {missing}"
+
+
+def test_every_endpoint_is_in_the_role_matrix(app):
+    """A new route must be added to MATRIX, so its access is decided, not assumed."""
+    covered = set()
+    for method, path, _ in MATRIX:
+        adapter = app.url_map.bind("localhost")
+        endpoint, _args = adapter.match(path.replace("{target}", "1"), method=method)
+        covered.add(endpoint)
+    uncovered = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in covered and rule.endpoint not in {"static", "bootstrap.static"}
+        and rule.endpoint not in {"auth.logout", "auth.reset_password"}  # own tests
+    }
+    assert uncovered == set(), f"add these endpoints to MATRIX: {sorted(uncovered)}"
+
+
+def test_undeclared_endpoint_is_refused(app, client):
+    @app.route("/no-policy-here")
+    def no_policy():  # pragma: no cover - must never run
+        return "leaked"
+
+    response = client.get("/no-policy-here")
+    assert response.status_code == 403
+    assert b"leaked" not in response.data
+
+
+@pytest.mark.parametrize("method,path,expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+@pytest.mark.parametrize("role", ROLE_USERS)
+def test_role_matrix(app, client, make_user, auth, method, path, expected, role):
+    target = make_user(roles=("applicant",), active=False)
+    if role != "anonymous":
+        user = make_user(roles=(role,))
+        assert auth.login(user.email).status_code == 302
+    url = path.replace("{target}", str(target.id))
+    response = client.open(url, method=method)
+    assert response.status_code == expected[role], response.data[:500]
+    if role == "anonymous" and expected[role] == 302:
+        assert response.headers["Location"].startswith("/account/login")
