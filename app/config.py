@@ -83,7 +83,7 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
         # Mail: SMTP in production; in development the log-and-keep backend prints messages.
         "MAIL_BACKEND": os.environ.get(
-            "MAIL_BACKEND", "smtp" if production else "app.core.mail.LogAndKeepBackend"
+            "MAIL_BACKEND", "smtp" if production else "app.core.mail.LogAndKeepEmailBackend"
         ),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int("MAIL_PORT", 25),
@@ -136,7 +136,7 @@ def testing_overrides() -> dict:
     return {
         "APP_ENV": "testing",
         "TESTING": True,
-        "MAIL_BACKEND": "app.core.mail.LogAndKeepBackend",
+        "MAIL_BACKEND": "app.core.mail.LogAndKeepEmailBackend",
         # A cheap hash keeps the suite fast; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -1,7 +1,7 @@
 """Mail layer: every message goes through `send_email`, rendered from text templates.
 
 Production uses Flask-Mailman's SMTP backend. Development and tests use
-`LogAndKeepBackend`, which writes each message to the log and keeps it in memory
+`LogAndKeepEmailBackend`, which writes each message to the log and keeps it in memory
 (`outbox()`), so a developer sees reset links in the terminal and tests can read them.
 """
 
@@ -12,7 +12,7 @@ from flask_mailman import EmailMessage
 from flask_mailman.backends.locmem import EmailBackend as LocmemBackend
 
 
-class LogAndKeepBackend(LocmemBackend):
+class LogAndKeepEmailBackend(LocmemBackend):
     """Logs each message in full and keeps it in the app's outbox."""
 
     def send_messages(self, messages):
