@@ -10,6 +10,8 @@ import itertools
 import os
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 
 from tests import dbutil
 
@@ -52,9 +54,26 @@ def app_config():
     return {}
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The `app` fixture keeps an app context pushed for the test body; Flask would reuse it
+    for requests, sharing `g` (Flask-Login's current user) and the database session
+    between every request and every client.
+    """
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
 @pytest.fixture
 def app(database_url, app_config):
     app = build_app(database_url, **app_config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         from app.extensions import db
 

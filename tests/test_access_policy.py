@@ -13,30 +13,66 @@ ROLE_USERS = ("anonymous", "applicant", "trainer", "auditor", "admin")
 MATRIX = [
     ("GET", "/", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     ("GET", "/healthz", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
-    ("GET", "/account/login", dict(anonymous=200, applicant=302, trainer=302, auditor=302,
-                                   admin=302)),
-    ("GET", "/account/register", dict(anonymous=200, applicant=302, trainer=302, auditor=302,
-                                      admin=302)),
-    ("GET", "/account/forgot-password", dict(anonymous=200, applicant=200, trainer=200,
-                                             auditor=200, admin=200)),
-    ("GET", "/account/profile", dict(anonymous=302, applicant=200, trainer=200, auditor=200,
-                                     admin=200)),
-    ("GET", "/account/password", dict(anonymous=302, applicant=200, trainer=200, auditor=200,
-                                      admin=200)),
-    ("GET", "/admin/users", dict(anonymous=302, applicant=403, trainer=403, auditor=403,
-                                 admin=200)),
-    ("GET", "/admin/users/{target}", dict(anonymous=302, applicant=403, trainer=403, auditor=403,
-                                          admin=200)),
-    ("POST", "/admin/users/{target}/roles", dict(anonymous=302, applicant=403, trainer=403,
-                                                 auditor=403, admin=302)),
-    ("POST", "/admin/users/{target}/deactivate", dict(anonymous=302, applicant=403, trainer=403,
-                                                      auditor=403, admin=400)),
-    ("POST", "/admin/users/{target}/reactivate", dict(anonymous=302, applicant=403, trainer=403,
-                                                      auditor=403, admin=302)),
-    ("GET", "/audit/events", dict(anonymous=302, applicant=403, trainer=403, auditor=200,
-                                  admin=200)),
-    ("POST", "/audit/verify", dict(anonymous=302, applicant=403, trainer=403, auditor=200,
-                                   admin=200)),
+    (
+        "GET",
+        "/account/login",
+        dict(anonymous=200, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/account/register",
+        dict(anonymous=200, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/account/forgot-password",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/account/profile",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/account/password",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/admin/users",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/admin/users/{target}",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/admin/users/{target}/roles",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=302),
+    ),
+    (
+        "POST",
+        "/admin/users/{target}/deactivate",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/admin/users/{target}/reactivate",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=302),
+    ),
+    (
+        "GET",
+        "/audit/events",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/audit/verify",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
 ]
 
 
@@ -57,7 +93,8 @@ def test_every_endpoint_is_in_the_role_matrix(app):
     uncovered = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint not in covered and rule.endpoint not in {"static", "bootstrap.static"}
+        if rule.endpoint not in covered
+        and rule.endpoint not in {"static", "bootstrap.static"}
         and rule.endpoint not in {"auth.logout", "auth.reset_password"}  # own tests
     }
     assert uncovered == set(), f"add these endpoints to MATRIX: {sorted(uncovered)}"

@@ -39,9 +39,7 @@ def test_times_are_aware_utc_after_reload(app):
 
 def test_edited_event_breaks_the_chain(app):
     _record_some(5)
-    db.session.execute(
-        update(AuditEvent).where(AuditEvent.seq == 3).values(details={"n": 999})
-    )
+    db.session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(details={"n": 999}))
     db.session.commit()
     result = verify_chain()
     assert not result.intact
@@ -55,10 +53,16 @@ def test_edited_action_with_recomputed_own_hash_is_still_caught(app):
     _record_some(4)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 2))
     forged = audit.event_hash(
-        seq=event.seq, occurred_at=event.occurred_at, actor_id=event.actor_id,
-        actor_label=event.actor_label, action="test.forged", subject_type=event.subject_type,
-        subject_id=event.subject_id, organisation_id=event.organisation_id,
-        details=event.details, prev_hash=event.prev_hash,
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        action="test.forged",
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        organisation_id=event.organisation_id,
+        details=event.details,
+        prev_hash=event.prev_hash,
     )
     db.session.execute(
         update(AuditEvent).where(AuditEvent.seq == 2).values(action="test.forged", hash=forged)
@@ -139,9 +143,7 @@ def test_login_and_role_change_are_audited(app, client, make_user, auth):
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
     assert "auth.login" in actions
     assert "user.roles_changed" in actions
-    event = db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "user.roles_changed")
-    )
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.roles_changed"))
     assert event.actor_id == admin.id
     assert event.subject_id == str(target.id)
     assert event.details["added"] == ["trainer"]
@@ -161,3 +163,9 @@ def test_audit_log_page_verifies_and_shows_break(app, client, make_user, auth):
     db.session.commit()
     broken = client.post("/audit/verify")
     assert b"Broken at event 1" in broken.data
+
+
+def test_audit_log_survives_absurd_page_numbers(client, make_user, auth):
+    auth.login(make_user(roles=("auditor",)).email)
+    for raw in ("9" * 30, "-5", "abc"):
+        assert client.get(f"/audit/events?page={raw}").status_code == 200

@@ -43,8 +43,12 @@ class UserFilterForm(FlaskForm):
     )
     sort = SelectField(
         "Sort by",
-        choices=choices(("name", "Name"), ("email", "Email"), ("created", "Registered"),
-                        ("last_login", "Last login")),
+        choices=choices(
+            ("name", "Name"),
+            ("email", "Email"),
+            ("created", "Registered"),
+            ("last_login", "Last login"),
+        ),
         validators=[Optional()],
     )
 
@@ -57,8 +61,10 @@ class RolesForm(FlaskForm):
 class DeactivateForm(FlaskForm):
     reason = TextAreaField(
         "Reason for deactivating",
-        validators=[DataRequired("Give a reason for deactivating this account."),
-                    Length(max=500, message="Use at most 500 characters.")],
+        validators=[
+            DataRequired("Give a reason for deactivating this account."),
+            Length(max=500, message="Use at most 500 characters."),
+        ],
     )
     submit = SubmitField("Deactivate account")
 

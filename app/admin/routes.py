@@ -89,7 +89,10 @@ def deactivate_user(user_id: int):
             auth_services.deactivate(user, by=current_user, reason=form.reason.data)
         except ServiceError as error:
             db.session.rollback()
-            attach_error(form, error)
+            if user.is_active_account:
+                attach_error(form, error)
+            else:  # the page shows no deactivate form (so no form errors) for this account
+                flash(error.message, "danger")
         else:
             db.session.commit()
             flash(f"{user.name}'s account is deactivated and all their sessions ended.", "success")

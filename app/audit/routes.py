@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.forms import ConfirmForm
+from app.core.pagination import clamp_page
 from app.core.policy import access, roles
 from app.extensions import db
 
@@ -17,12 +18,14 @@ AUDIT_READERS = roles("auditor", "admin")
 @bp.route("/events")
 @access(AUDIT_READERS)
 def list_events():
-    page = request.args.get("page", 1, type=int) or 1
+    page = clamp_page(request.args.get("page", 1, type=int))
     stmt = select(audit.AuditEvent).order_by(audit.AuditEvent.seq.desc())
-    pagination = db.paginate(stmt, page=max(page, 1), per_page=50, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     return render_template(
-        "audit/events.html", pagination=pagination,
-        verify_form=ConfirmForm(), result=None,
+        "audit/events.html",
+        pagination=pagination,
+        verify_form=ConfirmForm(),
+        result=None,
     )
 
 
@@ -34,6 +37,8 @@ def verify():
     stmt = select(audit.AuditEvent).order_by(audit.AuditEvent.seq.desc())
     pagination = db.paginate(stmt, page=1, per_page=50, error_out=False)
     return render_template(
-        "audit/events.html", pagination=pagination,
-        verify_form=form, result=result,
+        "audit/events.html",
+        pagination=pagination,
+        verify_form=form,
+        result=result,
     )

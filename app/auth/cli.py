@@ -20,10 +20,18 @@ users_cli = AppGroup("users", help="User account commands.")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--job-title", default="")
-@click.option("--role", "roles", multiple=True, type=click.Choice(sorted(ROLES)),
-              help="Site role; repeat for several. Default: applicant.")
-@click.option("--generate-password", is_flag=True,
-              help="Generate a strong password and print it instead of prompting.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(sorted(ROLES)),
+    help="Site role; repeat for several. Default: applicant.",
+)
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Generate a strong password and print it instead of prompting.",
+)
 def create_command(email, name, job_title, roles, generate_password):
     """Create a user account with the given roles."""
     if generate_password:
@@ -32,7 +40,10 @@ def create_command(email, name, job_title, roles, generate_password):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = services.create_user(
-            email=email, name=name, password=password, job_title=job_title,
+            email=email,
+            name=name,
+            password=password,
+            job_title=job_title,
             roles=set(roles) or None,
         )
     except ServiceError as error:

@@ -15,14 +15,22 @@ PASSWORD_HINT = (
 )
 
 
+def _strip(value):
+    # Pasted or autofilled addresses often carry spaces; the address itself never does.
+    return value.strip() if isinstance(value, str) else value
+
+
 def _email_field(label: str = "Email address") -> EmailField:
     return EmailField(
         label,
+        filters=[_strip],
         validators=[
             DataRequired("Enter your email address."),
             Length(max=EMAIL_MAX, message=f"Use at most {EMAIL_MAX} characters."),
-            Email("Enter a valid email address, like name@organisation.org.uk.",
-                  check_deliverability=False),
+            Email(
+                "Enter a valid email address, like name@organisation.org.uk.",
+                check_deliverability=False,
+            ),
         ],
         render_kw={"autocomplete": "email"},
     )
@@ -60,8 +68,10 @@ def _new_password_fields(label: str = "Password"):
 class RegisterForm(FlaskForm):
     name = StringField(
         "Full name",
-        validators=[DataRequired("Enter your name."),
-                    Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters.")],
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
+        ],
         render_kw={"autocomplete": "name"},
     )
     email = _email_field()
@@ -78,8 +88,10 @@ class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Enter your password."),
-                    Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")],
+        validators=[
+            DataRequired("Enter your password."),
+            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField("Log in")
@@ -98,8 +110,10 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
-        validators=[DataRequired("Enter your current password."),
-                    Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")],
+        validators=[
+            DataRequired("Enter your current password."),
+            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
     password, confirm = _new_password_fields("New password")
@@ -109,8 +123,10 @@ class ChangePasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(
         "Full name",
-        validators=[DataRequired("Enter your name."),
-                    Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters.")],
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
+        ],
         render_kw={"autocomplete": "name"},
     )
     job_title = StringField(

@@ -35,7 +35,9 @@ class User(UserMixin, db.Model):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     role_links: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="user",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         foreign_keys="UserRole.user_id",
     )
 

@@ -2,7 +2,8 @@
 
 The common-password list is the 30,000-entry list that ships with zxcvbn, checked
 case-insensitively and with trailing digits and symbols removed, so "Password2024!!"
-is refused like "password".
+is refused like "password". Passwords zxcvbn estimates at under a million guesses
+(common words glued together, keyboard walks such as "qwertyuiopas") are refused too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 _TRAILING = re.compile(r"[\d\W_]+$")
+# zxcvbn's guess estimate below which a password counts as easy to guess (its score <= 1).
+_MIN_GUESSES_LOG10 = 6
+_ZXCVBN_MAX_LENGTH = 72
 
 
 @cache
@@ -34,7 +38,12 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     lowered = password.lower()
     common = _common_passwords()
     stem = _TRAILING.sub("", lowered)
-    if lowered in common or (stem and stem in common) or _is_repetitive(lowered):
+    if (
+        lowered in common
+        or (stem and stem in common)
+        or _is_repetitive(lowered)
+        or _estimated_guesses_log10(password) < _MIN_GUESSES_LOG10
+    ):
         return ["This password is too common or easy to guess. Choose something less predictable."]
     local_part = email.split("@", 1)[0].lower()
     if len(local_part) >= 4 and local_part in lowered:
@@ -42,6 +51,13 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     if name and len(name.strip()) >= 4 and name.strip().lower().replace(" ", "") in lowered:
         return ["Your password must not contain your name."]
     return []
+
+
+def _estimated_guesses_log10(password: str) -> float:
+    from zxcvbn import zxcvbn
+
+    # zxcvbn refuses long input; a weak 72-character prefix is weak on its own.
+    return zxcvbn(password[:_ZXCVBN_MAX_LENGTH])["guesses_log10"]
 
 
 def _is_repetitive(password: str) -> bool:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import services
@@ -72,7 +81,9 @@ def register():
 @access(PUBLIC)
 @limiter.limit(_limit("LOGIN_LIMIT_PER_IP"), methods=["POST"], deduct_when=_failed)
 @limiter.limit(
-    _limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"],
+    _limit("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
     deduct_when=_failed,
 )
 def login():
@@ -184,7 +195,6 @@ def change_password():
             db.session.commit()
             # Every other session has ended; keep this one alive under the new version.
             _start_session(user)
-            flash("Your password has been changed. Other devices have been signed out.",
-                  "success")
+            flash("Your password has been changed. Other devices have been signed out.", "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import passwords
 from app.auth.models import EMAIL_MAX, PasswordResetToken, User, UserRole
@@ -21,7 +22,13 @@ from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
+from app.core.pagination import clamp_page
 from app.extensions import db
+
+DUPLICATE_EMAIL = (
+    "An account with this email already exists. Log in, or reset your password "
+    "if you have forgotten it."
+)
 
 
 def normalise_email(email: str) -> str:
@@ -48,7 +55,7 @@ def create_user(
     actor: User | None = None,
     audit_action: str = "user.created",
 ) -> User:
-    """Create an account with `roles` (default: applicant); refuses duplicates and weak passwords."""
+    """Create an account with `roles` (default: applicant); refuses duplicates, weak passwords."""
     email = normalise_email(email)
     name = (name or "").strip()
     if not email or len(email) > EMAIL_MAX:
@@ -56,11 +63,7 @@ def create_user(
     if not name:
         raise ServiceError("Enter your name.", field="name")
     if get_user_by_email(email) is not None:
-        raise ServiceError(
-            "An account with this email already exists. Log in, or reset your password "
-            "if you have forgotten it.",
-            field="email",
-        )
+        raise ServiceError(DUPLICATE_EMAIL, field="email")
     roles = set(roles or {APPLICANT})
     unknown = roles - set(ROLES)
     if unknown:
@@ -75,7 +78,10 @@ def create_user(
     )
     user.role_links = [UserRole(role=r, granted_by_id=getattr(actor, "id", None)) for r in roles]
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the same email registered at the same moment
+        raise ServiceError(DUPLICATE_EMAIL, field="email") from exc
     audit.record(
         audit_action,
         actor=actor or user,
@@ -88,7 +94,10 @@ def create_user(
 def register(*, email: str, name: str, password: str, job_title: str = "") -> User:
     """Self-registration: every new account starts as an applicant."""
     return create_user(
-        email=email, name=name, password=password, job_title=job_title,
+        email=email,
+        name=name,
+        password=password,
+        job_title=job_title,
         audit_action="user.registered",
     )
 
@@ -249,6 +258,12 @@ def set_roles(user: User, roles: set[str], *, by: User) -> None:
     unknown = roles - set(ROLES)
     if unknown:
         raise ServiceError(f"Unknown role: {', '.join(sorted(unknown))}.", field="roles")
+    if not roles:
+        raise ServiceError(
+            "Choose at least one role. To stop someone using the portal, deactivate the "
+            "account instead.",
+            field="roles",
+        )
     if user.id == by.id and "admin" in user.roles and "admin" not in roles:
         raise ServiceError(
             "You cannot remove your own administrator role. Ask another administrator.",
@@ -304,14 +319,23 @@ USER_SORTS = {
 
 
 def search_users(
-    *, q: str = "", role: str = "", status: str = "", sort: str = "name", page: int = 1,
+    *,
+    q: str = "",
+    role: str = "",
+    status: str = "",
+    sort: str = "name",
+    page: int = 1,
     per_page: int = 25,
 ):
     """Filtered, sorted, paginated users; sort keys come from an allow-list."""
     stmt = select(User)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        # `%` and `_` typed in the search box are literal characters, not wildcards.
+        needle = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{needle}%"
+        stmt = stmt.where(
+            or_(func.lower(User.name).like(like, escape="\\"), User.email.like(like, escape="\\"))
+        )
     if role in ROLES:
         stmt = stmt.where(User.role_links.any(UserRole.role == role))
     if status == "active":
@@ -320,4 +344,4 @@ def search_users(
         stmt = stmt.where(User.is_active_account.is_(False))
     order = USER_SORTS.get(sort, User.name)
     stmt = stmt.order_by(order, User.id)
-    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)
+    return db.paginate(stmt, page=clamp_page(page), per_page=per_page, error_out=False)

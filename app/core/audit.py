@@ -184,12 +184,18 @@ def _walk_chain(rows) -> ChainCheck | tuple[int, str]:
     for row in rows:
         if row.seq != expected_seq:
             return ChainCheck(
-                False, checked, row.seq, row.id,
+                False,
+                checked,
+                row.seq,
+                row.id,
                 f"event {expected_seq} is missing (found {row.seq} next)",
             )
         if row.prev_hash != expected_prev:
             return ChainCheck(
-                False, checked, row.seq, row.id,
+                False,
+                checked,
+                row.seq,
+                row.id,
                 "its link to the previous event does not match",
             )
         recomputed = event_hash(
@@ -244,10 +250,16 @@ def verify_chain(batch_size: int = 5000) -> ChainCheck:
     head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
     if head_seq != checked or head_hash != expected_prev:
         return ChainCheck(
-            False, checked, checked + 1, None,
+            False,
+            checked,
+            checked + 1,
+            None,
             f"the chain head records {head_seq} events but {checked} are present "
-            + ("(events at the end were deleted)" if head_seq > checked
-               else "(events were added without going through the log)"),
+            + (
+                "(events at the end were deleted)"
+                if head_seq > checked
+                else "(events were added without going through the log)"
+            ),
         )
     return ChainCheck(True, checked)
 

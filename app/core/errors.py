@@ -74,6 +74,13 @@ def register_errorhandlers(app) -> None:
         from app.extensions import limiter
 
         current = limiter.current_limit
+        current_app.logger.warning(
+            "throttled: %s %s from %s (limit %s)",
+            request.method,
+            request.path,
+            request.remote_addr,
+            current.limit if current else "?",
+        )
         seconds = current.reset_at - time.time() if current else 60
         minutes = max(1, math.ceil(seconds / 60))
         unit = "minute" if minutes == 1 else "minutes"

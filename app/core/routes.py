@@ -27,6 +27,7 @@ def healthz():
     except Exception:  # any driver error means the same thing to a load balancer
         current_app.logger.exception("health check: database unreachable")
         db.session.rollback()
-        return jsonify({"status": "error", "database": "unreachable",
-                        "reason": "the database did not answer"}), 503
+        return jsonify(
+            {"status": "error", "database": "unreachable", "reason": "the database did not answer"}
+        ), 503
     return jsonify({"status": "ok", "database": "ok"})

@@ -16,6 +16,6 @@ def seed_command():
     """Create demo accounts for every role and the demo data of each area."""
     seed_demo(log=lambda msg: click.echo(f"  {msg}"))
     db.session.commit()
-    click.echo("Demo data ready. Log in with any of these (password: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo data ready. Log in with any of these (password: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.email:<36} {account.purpose}")

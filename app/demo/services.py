@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from app.auth import services as auth_services
 from app.auth.roles import ADMIN, APPLICANT, AUDITOR, TRAINER
 
-DEMO_PASSWORD = "hospice-echo-demo-2026"
+# Published in the README on purpose: demo accounts exist only in demo databases.
+DEMO_PASSWORD = "hospice-echo-demo-2026"  # noqa: S105
 DEMO_DOMAIN = "demo.echo-hub.org.uk"
 
 
@@ -22,18 +23,48 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount(f"admin@{DEMO_DOMAIN}", "Alex Morgan", "Programme administrator",
-                frozenset({ADMIN}), "manages users, roles and programme settings"),
-    DemoAccount(f"trainer@{DEMO_DOMAIN}", "Priya Shah", "ECHO trainer",
-                frozenset({TRAINER}), "screens applications and assesses readiness"),
-    DemoAccount(f"trainer2@{DEMO_DOMAIN}", "Tom Evans", "Senior ECHO trainer",
-                frozenset({TRAINER}), "second trainer for four-eyes approvals"),
-    DemoAccount(f"auditor@{DEMO_DOMAIN}", "Grace Okafor", "Governance auditor",
-                frozenset({AUDITOR}), "read-only: certificates, evidence, audit log"),
-    DemoAccount(f"lead@{DEMO_DOMAIN}", "Sam Taylor", "Director of Education, Willow Hospice",
-                frozenset({APPLICANT}), "hub lead of an applicant organisation"),
-    DemoAccount(f"trainee@{DEMO_DOMAIN}", "Jo Williams", "Clinical nurse specialist",
-                frozenset({APPLICANT}), "team member completing training"),
+    DemoAccount(
+        f"admin@{DEMO_DOMAIN}",
+        "Alex Morgan",
+        "Programme administrator",
+        frozenset({ADMIN}),
+        "manages users, roles and programme settings",
+    ),
+    DemoAccount(
+        f"trainer@{DEMO_DOMAIN}",
+        "Priya Shah",
+        "ECHO trainer",
+        frozenset({TRAINER}),
+        "screens applications and assesses readiness",
+    ),
+    DemoAccount(
+        f"trainer2@{DEMO_DOMAIN}",
+        "Tom Evans",
+        "Senior ECHO trainer",
+        frozenset({TRAINER}),
+        "second trainer for four-eyes approvals",
+    ),
+    DemoAccount(
+        f"auditor@{DEMO_DOMAIN}",
+        "Grace Okafor",
+        "Governance auditor",
+        frozenset({AUDITOR}),
+        "read-only: certificates, evidence, audit log",
+    ),
+    DemoAccount(
+        f"lead@{DEMO_DOMAIN}",
+        "Sam Taylor",
+        "Director of Education, Willow Hospice",
+        frozenset({APPLICANT}),
+        "hub lead of an applicant organisation",
+    ),
+    DemoAccount(
+        f"trainee@{DEMO_DOMAIN}",
+        "Jo Williams",
+        "Clinical nurse specialist",
+        frozenset({APPLICANT}),
+        "team member completing training",
+    ),
 ]
 
 

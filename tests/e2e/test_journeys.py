@@ -85,24 +85,31 @@ def test_registration_errors_are_shown_and_nothing_is_created(
     assert_accessible(page)
 
     # Passwords that do not match.
-    fill_registration(page, name="Mo Mistaken", email=email,
-                      password="quiet-meadow-copper-kettle", confirm="quiet-meadow-copper-kettel")
+    fill_registration(
+        page,
+        name="Mo Mistaken",
+        email=email,
+        password="quiet-meadow-copper-kettle",
+        confirm="quiet-meadow-copper-kettel",
+    )
     expect(page.get_by_role("heading", level=1, name="Create an account")).to_be_visible()
     expect(error_summary(page)).to_contain_text("The two passwords do not match.")
     confirm = page.get_by_label("Confirm password")
     expect(confirm).to_have_attribute("aria-invalid", "true")
     expect(confirm).to_have_accessible_description(re.compile("The two passwords do not match."))
     # The summary links to the field at fault.
-    expect(error_summary(page).get_by_role("link", name="The two passwords do not match.")
-           ).to_have_attribute("href", "#confirm")
+    expect(
+        error_summary(page).get_by_role("link", name="The two passwords do not match.")
+    ).to_have_attribute("href", "#confirm")
     # What the person typed (except passwords) is kept.
     expect(page.get_by_label("Full name")).to_have_value("Mo Mistaken")
     expect(page.get_by_label("Email address")).to_have_value(email)
     assert_accessible(page)
 
     # Too short.
-    fill_registration(page, name="Mo Mistaken", email=email,
-                      password="short-pw", confirm="short-pw")
+    fill_registration(
+        page, name="Mo Mistaken", email=email, password="short-pw", confirm="short-pw"
+    )
     password = page.get_by_label("Password", exact=True)
     expect(error_summary(page)).to_contain_text("Use at least 12 characters")
     expect(password).to_have_attribute("aria-invalid", "true")
@@ -110,8 +117,9 @@ def test_registration_errors_are_shown_and_nothing_is_created(
     assert_accessible(page)
 
     # Long enough but common.
-    fill_registration(page, name="Mo Mistaken", email=email,
-                      password="Password2024!!", confirm="Password2024!!")
+    fill_registration(
+        page, name="Mo Mistaken", email=email, password="Password2024!!", confirm="Password2024!!"
+    )
     expect(error_summary(page)).to_contain_text("too common or easy to guess")
     expect(password).to_have_accessible_description(re.compile("too common or easy to guess"))
     assert_accessible(page)
@@ -120,8 +128,13 @@ def test_registration_errors_are_shown_and_nothing_is_created(
 
     # An address that already has an account.
     taken, taken_name, _ = create_account()
-    fill_registration(page, name="Someone Else", email=taken,
-                      password="quiet-meadow-copper-kettle", confirm="quiet-meadow-copper-kettle")
+    fill_registration(
+        page,
+        name="Someone Else",
+        email=taken,
+        password="quiet-meadow-copper-kettle",
+        confirm="quiet-meadow-copper-kettle",
+    )
     expect(error_summary(page)).to_contain_text("An account with this email already exists.")
     email_field = page.get_by_label("Email address")
     expect(email_field).to_have_attribute("aria-invalid", "true")
@@ -160,8 +173,9 @@ def test_forgotten_password_reset_by_emailed_link(
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send reset link").click()
     expect(page).to_have_url(re.compile(r"/account/login$"))
-    expect(page.get_by_role("status").filter(has_text=f"If an account exists for {email}")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text=f"If an account exists for {email}")
+    ).to_be_visible()
     assert_accessible(page)
 
     messages = emails_to(email)
@@ -180,8 +194,9 @@ def test_forgotten_password_reset_by_emailed_link(
     page.get_by_label("Confirm password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set new password").click()
     expect(page).to_have_url(re.compile(r"/account/login$"))
-    expect(page.get_by_role("status").filter(has_text="Your password has been changed.")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Your password has been changed.")
+    ).to_be_visible()
     assert_accessible(page)
 
     # The old password no longer works.
@@ -273,8 +288,9 @@ def test_anonymous_visitor_is_sent_to_log_in_and_back(
 
     page.goto("/admin/users")
     expect(page).to_have_url(re.compile(r"/account/login\?next=%2Fadmin%2Fusers$"))
-    expect(page.get_by_role("status").filter(has_text="Please log in to open that page.")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Please log in to open that page.")
+    ).to_be_visible()
     assert_accessible(page)
 
     log_in(page, admin_email, admin_password, assert_accessible)
