@@ -90,11 +90,16 @@ def register_blueprints(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from app.core.policy import enforce_access_policy
-    from app.core.security import enforce_session_timeouts, set_security_headers
+    from app.core.security import (
+        enforce_mfa_enrolment,
+        enforce_session_timeouts,
+        set_security_headers,
+    )
     from app.extensions import db
 
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_access_policy)
+    app.before_request(enforce_mfa_enrolment)
     app.after_request(set_security_headers)
 
     @app.teardown_request

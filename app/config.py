@@ -115,6 +115,13 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # TOTP for trainers, auditors and admins: always in production; opt-in elsewhere.
+        "MFA_REQUIRED_FOR_PRIVILEGED": _bool(
+            os.environ.get("MFA_REQUIRED_FOR_PRIVILEGED"), production
+        ),
+        "MFA_PENDING_MINUTES": _int("MFA_PENDING_MINUTES", 5),
+        "MFA_LIMIT_PER_ACCOUNT": os.environ.get("MFA_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        "MFA_LIMIT_PER_IP": os.environ.get("MFA_LIMIT_PER_IP", "20 per 10 minutes"),
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "HSTS": production,

@@ -74,6 +74,36 @@ MATRIX = [
         "/audit/verify",
         dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
     ),
+    (
+        "GET",
+        "/account/login/verify",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/account/two-step",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/account/two-step/enable",
+        dict(anonymous=302, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
+        "POST",
+        "/account/two-step/recovery-codes",
+        dict(anonymous=302, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
+        "POST",
+        "/account/two-step/disable",
+        dict(anonymous=302, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
+        "POST",
+        "/admin/users/{target}/reset-two-step",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
 ]
 
 

@@ -218,11 +218,12 @@ def test_pagination(client, admin, make_user):
     assert "q=member" in next_link
 
 
-@pytest.mark.parametrize("page", ["999", "abc", "0", "-3", "1.5", "9" * 30])
-def test_odd_page_numbers_are_not_errors(client, admin, people, page):
-    response = client.get("/admin/users", query_string={"page": page})
+# Not named `page`: that is pytest-playwright's browser-page fixture.
+@pytest.mark.parametrize("page_number", ["999", "abc", "0", "-3", "1.5", "9" * 30])
+def test_odd_page_numbers_are_not_errors(client, admin, people, page_number):
+    response = client.get("/admin/users", query_string={"page": page_number})
     assert response.status_code == 200
-    if page in {"999", "9" * 30}:
+    if page_number in {"999", "9" * 30}:
         assert listed_emails(response) == []
         assert "No users match" in page_text(response)
     else:

@@ -71,3 +71,15 @@ class DeactivateForm(FlaskForm):
 
 class ReactivateForm(FlaskForm):
     submit = SubmitField("Reactivate account")
+
+
+class ResetMfaForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for the reset",
+        validators=[
+            DataRequired("Give a reason for the reset."),
+            Length(max=500, message="Use at most 500 characters."),
+        ],
+        description="For example: lost phone, confirmed by a call to their manager.",
+    )
+    submit = SubmitField("Reset two-step verification")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.admin.forms import DeactivateForm, ReactivateForm, RolesForm, UserFilterForm
+from app.admin.forms import (
+    DeactivateForm,
+    ReactivateForm,
+    ResetMfaForm,
+    RolesForm,
+    UserFilterForm,
+)
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit
@@ -51,6 +57,7 @@ def _render_user(user: User, **forms):
         roles_form=roles_form,
         deactivate_form=deactivate_form,
         reactivate_form=ReactivateForm(),
+        reset_mfa_form=forms.get("reset_mfa_form") or ResetMfaForm(),
         events=events,
     )
 
@@ -115,3 +122,29 @@ def reactivate_user(user_id: int):
             db.session.commit()
             flash(f"{user.name}'s account is active again.", "success")
     return redirect(url_for("admin.show_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/reset-two-step", methods=["POST"])
+@access(ADMIN_ONLY)
+def reset_mfa(user_id: int):
+    user = _user_or_404(user_id)
+    form = ResetMfaForm()
+    if form.validate_on_submit():
+        try:
+            auth_services.reset_mfa(user, by=current_user, reason=form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.field:
+                attach_error(form, error)
+            else:
+                flash(error.message, "danger")
+                return redirect(url_for("admin.show_user", user_id=user.id))
+        else:
+            db.session.commit()
+            flash(
+                f"Two-step verification for {user.name} is reset and their sessions ended. "
+                "They will set it up again at their next sign-in.",
+                "success",
+            )
+            return redirect(url_for("admin.show_user", user_id=user.id))
+    return _render_user(user, reset_mfa_form=form), 400

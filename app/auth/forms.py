@@ -135,3 +135,48 @@ class ProfileForm(FlaskForm):
         render_kw={"autocomplete": "organization-title"},
     )
     submit = SubmitField("Save profile")
+
+
+def _code_field(label: str, description: str) -> StringField:
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the code."),
+            Length(max=32, message="That is longer than any code we issue."),
+        ],
+        description=description,
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"},
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    code = _code_field(
+        "Verification code",
+        "The 6-digit code from your authenticator app, or one of your recovery codes.",
+    )
+    submit = SubmitField("Verify")
+
+
+class EnableMfaForm(FlaskForm):
+    code = _code_field("Code from your app", "Enter the 6-digit code your app now shows.")
+    submit = SubmitField("Turn on two-step verification")
+
+
+class RecoveryCodesForm(FlaskForm):
+    code = _code_field(
+        "Current code from your app", "Proves it is you before replacing your recovery codes."
+    )
+    submit = SubmitField("Make new recovery codes")
+
+
+class DisableMfaForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[
+            DataRequired("Enter your password."),
+            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Turn off two-step verification")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -13,16 +16,22 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 
-from app.auth import services
+from app.auth import mfa, services
 from app.auth.forms import (
     ChangePasswordForm,
+    DisableMfaForm,
+    EnableMfaForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
+    RecoveryCodesForm,
     RegisterForm,
     ResetPasswordForm,
+    SecondFactorForm,
 )
+from app.auth.models import User
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import AUTHENTICATED, PUBLIC, access
@@ -47,6 +56,8 @@ def _failed(response) -> bool:
 
 def _start_session(user) -> None:
     session.clear()  # no pre-login session data survives (session fixation)
+    # Flask-WTF caches this request's CSRF token in `g`; it belonged to the old session.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     login_user(user, remember=False)
     mark_session_start()
 
@@ -96,12 +107,84 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data)
         db.session.commit()  # the audit event is kept whether or not the login succeeded
+        if result.needs_second_factor:
+            session.clear()
+            session["mfa_pending"] = {
+                "user_id": result.user.id,
+                "version": result.user.session_version,
+                "at": int(time.time()),
+                "next": next_url,
+            }
+            return redirect(url_for("auth.login_verify"))
         if result.user is not None:
             _start_session(result.user)
             flash(f"Signed in as {result.user.name}.", "success")
             return redirect(safe_next(next_url))
         form.form_errors.append(result.error)
     return render_template("auth/login.html", form=form, next_url=next_url)
+
+
+def _pending_second_factor():
+    """The user half-way through signing in (password checked, code not yet), or None."""
+    pending = session.get("mfa_pending")
+    if not isinstance(pending, dict):
+        return None
+    minutes = current_app.config["MFA_PENDING_MINUTES"]
+    if int(time.time()) - int(pending.get("at", 0)) > minutes * 60:
+        return None
+    user = db.session.get(User, pending.get("user_id") or 0)
+    if (
+        user is None
+        or not user.is_active_account
+        or user.session_version != pending.get("version")
+        or not user.mfa_enabled
+    ):
+        return None
+    return user
+
+
+def _pending_key() -> str:
+    pending = session.get("mfa_pending")
+    user_id = pending.get("user_id") if isinstance(pending, dict) else None
+    return f"mfa:{user_id}"
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit(_limit("MFA_LIMIT_PER_IP"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    _limit("MFA_LIMIT_PER_ACCOUNT"), key_func=_pending_key, methods=["POST"], deduct_when=_failed
+)
+def login_verify():
+    """Second step of signing in: a code from the authenticator app or a recovery code."""
+    user = _pending_second_factor()
+    if user is None:
+        session.pop("mfa_pending", None)
+        flash("Please log in again: the sign-in had expired or was not started.", "info")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        method = services.verify_second_factor(user, form.code.data)
+        if method is not None:
+            next_url = session["mfa_pending"].get("next")
+            services.complete_login(user, second_factor=method)
+            db.session.commit()
+            _start_session(user)
+            if method == "recovery code":
+                remaining = services.remaining_recovery_codes(user)
+                flash(
+                    f"Signed in with a recovery code. You have {remaining} left; "
+                    "make new ones from your profile if you are running low.",
+                    "warning",
+                )
+            else:
+                flash(f"Signed in as {user.name}.", "success")
+            return redirect(safe_next(next_url))
+        db.session.commit()  # keep the audit event of the failed attempt
+        form.code.errors = [
+            "That code is not right or was already used. Wait for a new code and try again."
+        ]
+    return render_template("auth/login_verify.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -198,3 +281,88 @@ def change_password():
             flash("Your password has been changed. Other devices have been signed out.", "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)
+
+
+# --- two-step verification settings ----------------------------------------------------
+
+
+def _render_mfa(user, **forms):
+    secret = session.get("mfa_setup_secret")
+    if not user.mfa_enabled and not secret:
+        secret = session["mfa_setup_secret"] = mfa.new_secret()
+    uri = mfa.provisioning_uri(secret, user.email) if secret and not user.mfa_enabled else None
+    return render_template(
+        "auth/mfa.html",
+        secret=None if user.mfa_enabled else secret,
+        # segno writes only path data and our fixed title: no user text reaches the markup.
+        qr_svg=Markup(mfa.qr_svg(uri)) if uri else None,  # noqa: S704
+        required=services.mfa_required(user),
+        remaining=services.remaining_recovery_codes(user) if user.mfa_enabled else 0,
+        enable_form=forms.get("enable_form") or EnableMfaForm(),
+        disable_form=forms.get("disable_form") or DisableMfaForm(),
+        codes_form=forms.get("codes_form") or RecoveryCodesForm(),
+    )
+
+
+@bp.route("/two-step", methods=["GET"])
+@access(AUTHENTICATED)
+def mfa_settings():
+    return _render_mfa(current_user._get_current_object())
+
+
+@bp.route("/two-step/enable", methods=["POST"])
+@access(AUTHENTICATED)
+def mfa_enable():
+    user = current_user._get_current_object()
+    form = EnableMfaForm()
+    secret = session.get("mfa_setup_secret")
+    if form.validate_on_submit():
+        if not secret:
+            flash("The set-up had expired; scan the new QR code and try again.", "warning")
+            return redirect(url_for("auth.mfa_settings"))
+        try:
+            codes = services.enable_mfa(user, secret=secret, code=form.code.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            session.pop("mfa_setup_secret", None)
+            _start_session(user)  # other sessions ended; this one continues
+            return render_template("auth/recovery_codes.html", codes=codes, first_time=True)
+    return _render_mfa(user, enable_form=form), 400
+
+
+@bp.route("/two-step/recovery-codes", methods=["POST"])
+@access(AUTHENTICATED)
+def mfa_recovery_codes():
+    user = current_user._get_current_object()
+    form = RecoveryCodesForm()
+    if form.validate_on_submit():
+        try:
+            codes = services.regenerate_recovery_codes(user, code=form.code.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, first_time=False)
+    return _render_mfa(user, codes_form=form), 400
+
+
+@bp.route("/two-step/disable", methods=["POST"])
+@access(AUTHENTICATED)
+def mfa_disable():
+    user = current_user._get_current_object()
+    form = DisableMfaForm()
+    if form.validate_on_submit():
+        try:
+            services.disable_mfa(user, password=form.password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Two-step verification is off.", "info")
+            return redirect(url_for("auth.mfa_settings"))
+    return _render_mfa(user, disable_form=form), 400

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import passwords
-from app.auth.models import EMAIL_MAX, PasswordResetToken, User, UserRole
+from app.auth import mfa, passwords
+from app.auth.models import EMAIL_MAX, MfaRecoveryCode, PasswordResetToken, User, UserRole
 from app.auth.roles import APPLICANT, ROLES
 from app.core import audit
 from app.core.db import utcnow
@@ -106,10 +106,15 @@ def register(*, email: str, name: str, password: str, job_title: str = "") -> Us
 class LoginResult:
     user: User | None
     error: str | None = None
+    needs_second_factor: bool = False
 
 
 def authenticate(email: str, password: str) -> LoginResult:
-    """Check credentials; audit success and failure alike. Does not start the session."""
+    """Check credentials; audit success and failure alike. Does not start the session.
+
+    Users with two-step verification get `needs_second_factor`; their sign-in is
+    completed (and audited as `auth.login`) only after the code.
+    """
     user = get_user_by_email(email)
     if user is None:
         passwords.burn_verification_time(password)
@@ -132,9 +137,136 @@ def authenticate(email: str, password: str) -> LoginResult:
             "This account has been deactivated. Contact the superhub administrator "
             "if you need access again.",
         )
-    user.last_login_at = utcnow()
-    audit.record("auth.login", actor=user, subject=user)
+    if user.mfa_enabled:
+        audit.record("auth.password_verified", actor=user, subject=user)
+        return LoginResult(user, needs_second_factor=True)
+    complete_login(user)
     return LoginResult(user)
+
+
+def complete_login(user: User, second_factor: str | None = None) -> None:
+    """Record a successful sign-in (after the second factor, when the user has one)."""
+    user.last_login_at = utcnow()
+    details = {"second_factor": second_factor} if second_factor else {}
+    audit.record("auth.login", actor=user, subject=user, details=details)
+
+
+# --- two-step verification --------------------------------------------------------------
+
+
+def mfa_required(user: User) -> bool:
+    """True when the user's roles require two-step verification under current settings."""
+    return bool(current_app.config["MFA_REQUIRED_FOR_PRIVILEGED"]) and user.is_privileged
+
+
+def enable_mfa(user: User, *, secret: str, code: str) -> list[str]:
+    """Turn on TOTP after the user proves their app works; returns new recovery codes."""
+    if user.mfa_enabled:
+        raise ServiceError("Two-step verification is already on for your account.")
+    step = mfa.accepted_step(secret, code, None)
+    if step is None:
+        raise ServiceError(
+            "That code is not right. Check the time on your phone is correct, wait for a "
+            "new code and try again.",
+            field="code",
+        )
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    user.totp_last_step = step
+    codes = _replace_recovery_codes(user)
+    end_all_sessions(user)
+    audit.record("auth.mfa_enabled", actor=user, subject=user)
+    return codes
+
+
+def _replace_recovery_codes(user: User) -> list[str]:
+    db.session.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
+    codes = mfa.new_recovery_codes()
+    db.session.add_all(
+        MfaRecoveryCode(user_id=user.id, code_hash=mfa.hash_recovery_code(c)) for c in codes
+    )
+    return codes
+
+
+def regenerate_recovery_codes(user: User, *, code: str) -> list[str]:
+    """New recovery codes (the old ones stop working), after a current authenticator code."""
+    if not user.mfa_enabled:
+        raise ServiceError("Turn on two-step verification first.")
+    step = mfa.accepted_step(user.totp_secret, code, user.totp_last_step)
+    if step is None:
+        raise ServiceError("That code is not right, or was already used.", field="code")
+    user.totp_last_step = step
+    codes = _replace_recovery_codes(user)
+    audit.record("auth.mfa_recovery_codes_regenerated", actor=user, subject=user)
+    return codes
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(MfaRecoveryCode)
+        .where(MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.used_at.is_(None))
+    )
+
+
+def verify_second_factor(user: User, code: str) -> str | None:
+    """'totp' or 'recovery code' when `code` is valid (and now used up); None otherwise."""
+    if not user.mfa_enabled:
+        return None
+    step = mfa.accepted_step(user.totp_secret, code, user.totp_last_step)
+    if step is not None:
+        user.totp_last_step = step
+        return "totp"
+    if len(mfa.normalise_recovery_code(code)) == 12:
+        recovery = db.session.scalar(
+            select(MfaRecoveryCode).where(
+                MfaRecoveryCode.user_id == user.id,
+                MfaRecoveryCode.code_hash == mfa.hash_recovery_code(code),
+                MfaRecoveryCode.used_at.is_(None),
+            )
+        )
+        if recovery is not None:
+            recovery.used_at = utcnow()
+            audit.record("auth.mfa_recovery_code_used", actor=user, subject=user)
+            return "recovery code"
+    audit.record("auth.mfa_failed", actor=user, subject=user)
+    return None
+
+
+def disable_mfa(user: User, *, password: str) -> None:
+    """Turn off TOTP after re-checking the password; refused when the user's roles need it."""
+    if not user.mfa_enabled:
+        raise ServiceError("Two-step verification is already off.")
+    if mfa_required(user):
+        raise ServiceError(
+            "Your role requires two-step verification, so it cannot be turned off. "
+            "If you lost your phone, ask an administrator to reset it."
+        )
+    if not passwords.verify_password(user.password_hash, password):
+        raise ServiceError("Your password is incorrect.", field="password")
+    _clear_mfa(user)
+    audit.record("auth.mfa_disabled", actor=user, subject=user)
+
+
+def _clear_mfa(user: User) -> None:
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
+
+
+def reset_mfa(user: User, *, by: User, reason: str) -> None:
+    """An admin clears someone's two-step verification (lost phone); their sessions end."""
+    reason = (reason or "").strip()
+    if not user.mfa_enabled:
+        raise ServiceError("Two-step verification is not on for this account.")
+    if user.id == by.id:
+        raise ServiceError("Ask another administrator to reset your own two-step verification.")
+    if not reason:
+        raise ServiceError("Give a reason for the reset.", field="reason")
+    _clear_mfa(user)
+    end_all_sessions(user)
+    audit.record("auth.mfa_reset", actor=by, subject=user, details={"reason": reason})
 
 
 def end_all_sessions(user: User) -> None:

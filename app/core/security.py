@@ -81,3 +81,29 @@ def enforce_session_timeouts():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     session["seen_at"] = now
     return None
+
+
+# Pages a user who must set up two-step verification can still reach.
+MFA_SETUP_ENDPOINTS = frozenset(
+    {
+        "auth.mfa_settings",
+        "auth.mfa_enable",
+        "auth.logout",
+        "static",
+        "bootstrap.static",
+        "core.healthz",
+    }
+)
+
+
+def enforce_mfa_enrolment():
+    """`before_request` hook: privileged users without TOTP must set it up before going on."""
+    if not current_user.is_authenticated or request.endpoint in MFA_SETUP_ENDPOINTS:
+        return None
+    from app.auth.services import mfa_required
+
+    user = current_user._get_current_object()
+    if user.mfa_enabled or not mfa_required(user):
+        return None
+    # The set-up page itself explains why the user was sent there.
+    return redirect(url_for("auth.mfa_settings"))

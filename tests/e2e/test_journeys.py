@@ -326,3 +326,41 @@ def test_keyboard_skip_link_and_login(page: Page, assert_accessible, create_acco
     expect(page).to_have_url(re.compile(r"/$"))
     expect(main_nav(page).get_by_role("link", name=re.compile(name))).to_be_visible()
     assert_accessible(page)
+
+
+def test_two_step_verification_set_up_and_sign_in(page: Page, assert_accessible, create_account):
+    """A trainer turns on two-step verification, then signs in with a code from the app."""
+    import pyotp
+
+    email, name, password = create_account(roles=("trainer",))
+    open_login(page, assert_accessible)
+    log_in(page, email, password, assert_accessible)
+
+    page.get_by_role("link", name=re.compile(name)).click()
+    page.get_by_role("link", name="Two-step verification").click()
+    expect(page.get_by_role("heading", level=1, name="Two-step verification")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    assert_accessible(page)
+
+    secret = page.locator(".setup-key").inner_text().strip()
+    page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-step verification").click()
+    expect(page.get_by_role("heading", level=1, name="Two-step verification is on")).to_be_visible()
+    codes = page.locator(".recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", level=1, name="Log in")).to_be_visible()
+    log_in(page, email, password, assert_accessible)
+    expect(page).to_have_url(re.compile(r"/account/login/verify$"))
+    page.get_by_label("Verification code").fill("000000")
+    page.get_by_role("button", name="Verify").click()
+    expect(error_summary(page)).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Verification code").fill(codes[0])
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert").filter(has_text="recovery code")).to_be_visible()
+    expect(main_nav(page)).to_contain_text(name)
+    assert_accessible(page)
