@@ -514,3 +514,17 @@ class TestSessionTimeouts:
             session.pop("auth_at")
             session.pop("seen_at")
         assert not is_signed_in(client)
+
+
+class TestRegistrationPerAccountLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"REGISTER_LIMIT_PER_ACCOUNT": "2 per hour", "REGISTER_LIMIT_PER_IP": "50 per hour"}
+
+    def test_repeated_registration_for_one_email_is_throttled(self, client):
+        data = {"name": "Same Person", "email": "same@example.org", "password": "x", "confirm": "x"}
+        for _ in range(2):
+            assert client.post("/account/register", data=data).status_code == 200
+        throttled = client.post("/account/register", data=data)
+        assert throttled.status_code == 429
+        assert b"Too many attempts, try again in" in throttled.data

@@ -65,6 +65,7 @@ def _start_session(user) -> None:
 @bp.route("/register", methods=["GET", "POST"])
 @access(PUBLIC)
 @limiter.limit(_limit("REGISTER_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(_limit("REGISTER_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
