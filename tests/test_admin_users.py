@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.core.audit import AuditEvent
 from app.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
 from app.extensions import db
 from tests.conftest import PASSWORD
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        )
-    )
-
-
-def reload(user_id: int) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user_id)
-
-
-def login(client, email, password=PASSWORD):
-    return client.post("/account/login", data={"email": email, "password": password})
-
-
-def is_signed_in(client) -> bool:
-    response = client.get("/account/profile")
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/account/login")
-    return False
+from tests.helpers import events, is_signed_in, login, page_text, reload
 
 
 def listed_emails(response) -> list[str]:

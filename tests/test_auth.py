@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from urllib.parse import unquote
@@ -11,30 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.core.audit import AuditEvent
 from app.extensions import db
 from tests.conftest import PASSWORD
+from tests.helpers import events, field_errors, is_signed_in, login, page_text
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def field_errors(response, field_id: str) -> str:
-    """The error text rendered next to one form field ("" when there is none)."""
-    match = re.search(rf'id="{field_id}-error"[^>]*>(.*?)</div>', page_text(response), re.S)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        )
-    )
 
 
 def user_count() -> int:
@@ -59,25 +39,6 @@ def register(client, environ_base=None, **overrides):
     if "confirm" not in overrides and "password" in overrides:
         data["confirm"] = overrides["password"]
     return client.post("/account/register", data=data, environ_base=environ_base or {})
-
-
-def login(client, email, password=PASSWORD, next_url=None, **kwargs):
-    query = {"next": next_url} if next_url is not None else None
-    return client.post(
-        "/account/login",
-        query_string=query,
-        data={"email": email, "password": password},
-        **kwargs,
-    )
-
-
-def is_signed_in(client) -> bool:
-    response = client.get("/account/profile")
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/account/login")
-    return False
 
 
 # --- registration -------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 
@@ -12,49 +11,13 @@ from sqlalchemy import func, select
 from app.auth import passwords, services
 from app.auth.models import PasswordResetToken, User
 from app.core import mail
-from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.extensions import db
 from tests.conftest import PASSWORD
+from tests.helpers import events, field_errors, is_signed_in, login, page_text, reload
 
 NEW_PASSWORD = "lantern-orchard-river-maple"
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def field_errors(response, field_id: str) -> str:
-    match = re.search(rf'id="{field_id}-error"[^>]*>(.*?)</div>', page_text(response), re.S)
-    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
-
-
-def events(action: str) -> list[AuditEvent]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        )
-    )
-
-
-def reload(user_id: int) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user_id)
-
-
-def login(client, email, password=PASSWORD):
-    return client.post("/account/login", data={"email": email, "password": password})
-
-
-def is_signed_in(client) -> bool:
-    response = client.get("/account/profile")
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/account/login")
-    return False
 
 
 def register(client, password, confirm=None, email="robin@hospice.example.org", name="Robin Ashby"):

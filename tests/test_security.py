@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -10,38 +9,11 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.core import audit
-from app.core.audit import AuditEvent
 from app.core.policy import PUBLIC, access
 from app.core.security import is_safe_next, safe_next
 from app.extensions import db
 from tests.conftest import PASSWORD, build_app
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def events(action: str | None = None) -> list[AuditEvent]:
-    db.session.expire_all()
-    stmt = select(AuditEvent).order_by(AuditEvent.seq)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    return list(db.session.scalars(stmt))
-
-
-def reload(user_id: int) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user_id)
-
-
-def is_signed_in(client) -> bool:
-    response = client.get("/account/profile")
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/account/login")
-    return False
-
+from tests.helpers import events, is_signed_in, page_text, reload
 
 # --- CSRF ---------------------------------------------------------------------------------
 

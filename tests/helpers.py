@@ -1,0 +1,58 @@
+"""Small helpers shared by client tests: page text, field errors, audit events, sign-in state."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.core.audit import AuditEvent
+from app.extensions import db
+from tests.conftest import PASSWORD
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def field_errors(response, field_id: str) -> str:
+    """The error text rendered next to one form field ("" when there is none)."""
+    match = re.search(rf'id="{field_id}-error"[^>]*>(.*?)</div>', page_text(response), re.S)
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip() if match else ""
+
+
+def events(action: str) -> list[AuditEvent]:
+    """Audit events with `action`, oldest first, read fresh from the database."""
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        )
+    )
+
+
+def reload(user_id: int) -> User:
+    db.session.expire_all()
+    return db.session.get(User, user_id)
+
+
+def login(client, email, password=PASSWORD, next_url=None, **kwargs):
+    query = {"next": next_url} if next_url is not None else None
+    return client.post(
+        "/account/login",
+        query_string=query,
+        data={"email": email, "password": password},
+        **kwargs,
+    )
+
+
+def is_signed_in(client) -> bool:
+    """True when `client` holds a live session; asserts a refusal goes to the login page."""
+    response = client.get("/account/profile")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/login")
+    return False
