@@ -36,6 +36,36 @@ def _email_field(label: str = "Email address") -> EmailField:
     )
 
 
+def _name_field() -> StringField:
+    return StringField(
+        "Full name",
+        validators=[
+            DataRequired("Enter your name."),
+            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
+        ],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+def _job_title_field(label: str) -> StringField:
+    return StringField(
+        label,
+        validators=[Length(max=JOB_TITLE_MAX, message=f"Use at most {JOB_TITLE_MAX} characters.")],
+        render_kw={"autocomplete": "organization-title"},
+    )
+
+
+def _current_password_field(label: str, required_message: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(required_message),
+            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class StrongPassword:
     """Applies the password policy, using the form's email and name fields when present."""
 
@@ -66,34 +96,16 @@ def _new_password_fields(label: str = "Password"):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(
-        "Full name",
-        validators=[
-            DataRequired("Enter your name."),
-            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
-        ],
-        render_kw={"autocomplete": "name"},
-    )
+    name = _name_field()
     email = _email_field()
-    job_title = StringField(
-        "Job title (optional)",
-        validators=[Length(max=JOB_TITLE_MAX, message=f"Use at most {JOB_TITLE_MAX} characters.")],
-        render_kw={"autocomplete": "organization-title"},
-    )
+    job_title = _job_title_field("Job title (optional)")
     password, confirm = _new_password_fields()
     submit = SubmitField("Create account")
 
 
 class LoginForm(FlaskForm):
     email = _email_field()
-    password = PasswordField(
-        "Password",
-        validators=[
-            DataRequired("Enter your password."),
-            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = _current_password_field("Password", "Enter your password.")
     submit = SubmitField("Log in")
 
 
@@ -108,32 +120,14 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password",
-        validators=[
-            DataRequired("Enter your current password."),
-            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    current_password = _current_password_field("Current password", "Enter your current password.")
     password, confirm = _new_password_fields("New password")
     submit = SubmitField("Change password")
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(
-        "Full name",
-        validators=[
-            DataRequired("Enter your name."),
-            Length(max=NAME_MAX, message=f"Use at most {NAME_MAX} characters."),
-        ],
-        render_kw={"autocomplete": "name"},
-    )
-    job_title = StringField(
-        "Job title",
-        validators=[Length(max=JOB_TITLE_MAX, message=f"Use at most {JOB_TITLE_MAX} characters.")],
-        render_kw={"autocomplete": "organization-title"},
-    )
+    name = _name_field()
+    job_title = _job_title_field("Job title")
     submit = SubmitField("Save profile")
 
 
@@ -171,12 +165,5 @@ class RecoveryCodesForm(FlaskForm):
 
 
 class DisableMfaForm(FlaskForm):
-    password = PasswordField(
-        "Your password",
-        validators=[
-            DataRequired("Enter your password."),
-            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = _current_password_field("Your password", "Enter your password.")
     submit = SubmitField("Turn off two-step verification")
