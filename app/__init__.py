@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise ConfigError("DEBUG must never be on in production")
 
     configure_logging(app)
+    load_content(app)
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
@@ -42,6 +43,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def configure_logging(app: Flask) -> None:
     app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+
+def load_content(app: Flask) -> None:
+    """Validate and load content from `modules/`; invalid content stops start-up."""
+    from pathlib import Path
+
+    from app.core.programme import load_programme_settings
+
+    app.extensions["programme"] = load_programme_settings(
+        Path(app.config["CONTENT_DIR"]) / "programme.yaml"
+    )
 
 
 def register_extensions(app: Flask) -> None:
@@ -80,8 +92,9 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
+    from app.organisations.routes import bp as organisations_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp):
+    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp, organisations_bp):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.
     declare_endpoint(app, "static", PUBLIC)

@@ -75,6 +75,9 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "STORAGE_DIR": storage,
+        # Curriculum and programme rules (see modules/README.md).
+        "CONTENT_DIR": os.environ.get("CONTENT_DIR")
+        or str(Path(__file__).resolve().parent.parent / "modules"),
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),

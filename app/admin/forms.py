@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.roles import ROLE_LABELS
-
-
-def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from app.core.forms import MultiCheckboxField, choices
 
 
 class UserFilterForm(FlaskForm):

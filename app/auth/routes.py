@@ -67,9 +67,14 @@ def _start_session(user) -> None:
 @limiter.limit(_limit("REGISTER_LIMIT_PER_IP"), methods=["POST"])
 @limiter.limit(_limit("REGISTER_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
 def register():
+    next_url = request.args.get("next")
+    if next_url and not is_safe_next(next_url):
+        next_url = None
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(safe_next(next_url))
     form = RegisterForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]  # prefilled from an invitation link
     if form.validate_on_submit():
         try:
             user = services.register(
@@ -85,8 +90,8 @@ def register():
             db.session.commit()
             _start_session(user)
             flash(f"Welcome, {user.name}. Your account is ready.", "success")
-            return redirect(url_for("core.home"))
-    return render_template("auth/register.html", form=form)
+            return redirect(safe_next(next_url))
+    return render_template("auth/register.html", form=form, next_url=next_url)
 
 
 @bp.route("/login", methods=["GET", "POST"])

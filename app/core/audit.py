@@ -20,6 +20,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import UTCDateTime, utcnow
+from app.core.programme import HUB_ROLES
 from app.extensions import db
 
 GENESIS_HASH = "0" * 64
@@ -289,6 +290,21 @@ ACTION_LABELS = {
     "auth.mfa_recovery_code_used": "used a recovery code",
     "auth.mfa_recovery_codes_regenerated": "made new recovery codes",
     "auth.mfa_reset": "reset two-step verification",
+    "organisation.created": "registered the organisation",
+    "organisation.details_updated": "updated the organisation's details",
+    "organisation.submit": "submitted the application",
+    "organisation.accept": "accepted the application into the programme",
+    "organisation.request_changes": "asked for changes to the application",
+    "organisation.decline": "declined the application",
+    "organisation.withdraw": "withdrew the organisation",
+    "application.saved": "saved the application draft",
+    "team.invited": "invited someone to the team",
+    "team.invitation_resent": "resent an invitation",
+    "team.invitation_cancelled": "cancelled an invitation",
+    "team.joined": "joined the team from an invitation",
+    "team.member_added": "added a team member",
+    "team.roles_changed": "changed a team member's roles",
+    "team.member_removed": "removed a team member",
     "user.registered": "registered an account",
     "user.created": "created an account",
     "user.profile_updated": "updated a profile",
@@ -304,12 +320,21 @@ def describe(event: AuditEvent) -> str:
     what = ACTION_LABELS.get(event.action, event.action.replace("_", " ").replace(".", ": "))
     details = event.details or {}
     extra = []
+    for key in ("member", "email"):
+        if details.get(key) and event.action.startswith("team."):
+            extra.append(details[key])
+            break
+    if details.get("roles") and event.action.startswith("team."):
+        extra.append("as " + ", ".join(HUB_ROLES.get(r, r) for r in details["roles"]))
+    if details.get("fields"):
+        extra.append("changed " + ", ".join(f.replace("_", " ") for f in details["fields"]))
     if details.get("added"):
         extra.append("added " + ", ".join(details["added"]))
     if details.get("removed"):
         extra.append("removed " + ", ".join(details["removed"]))
     if details.get("reason") and event.action != "auth.login_failed":
-        extra.append(f"reason: {details['reason']}")
+        label = "message" if event.action == "organisation.request_changes" else "reason"
+        extra.append(f"{label}: {details['reason']}")
     if event.action == "auth.login_failed":
         extra.append(details.get("reason", ""))
         if details.get("email"):

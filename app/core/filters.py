@@ -35,6 +35,8 @@ def navigation() -> list[tuple[str, str]]:
     items = [("core.home", "Home")]
     if current_user.is_authenticated:
         items += [
+            ("organisations.screening_queue", "Screening queue"),
+            ("organisations.list_organisations", "Organisations"),
             ("admin.list_users", "Users"),
             ("audit.list_events", "Audit log"),
         ]
@@ -49,6 +51,12 @@ def register_filters(app) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+    from app.core.programme import HUB_ROLES
+
+    app.jinja_env.filters["hub_role"] = lambda role: HUB_ROLES.get(role, role)
+    from app.organisations.journey import stage_label
+
+    app.jinja_env.globals["stage_label"] = stage_label
     app.jinja_env.globals["navigation"] = navigation
     from app.core.audit import describe
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SubmitField
+from wtforms import SelectChoice, SelectMultipleField, SubmitField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.errors import ServiceError
 
@@ -23,3 +24,12 @@ class ConfirmForm(FlaskForm):
     """An empty form: a CSRF-protected button for actions without fields."""
 
     submit = SubmitField("Confirm")
+
+
+def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -19,11 +19,18 @@ from app.auth.roles import ROLES
 
 @dataclass(frozen=True)
 class Policy:
-    """Who may use an endpoint: anyone, any signed-in user, or holders of given roles."""
+    """Who may use an endpoint: anyone, any signed-in user, or holders of given roles.
+
+    `object_check(user, view_args)` adds a check on the object named in the URL (e.g.
+    membership of the organisation `org_id`). It returns None to allow, or the status to
+    refuse with: 404 for people who may not know the object exists, 403 for those who
+    may see it but not do this.
+    """
 
     name: str
     requires_login: bool
     roles: frozenset[str] = field(default_factory=frozenset)
+    object_check: Callable[..., int | None] | None = None
 
     def allows(self, user) -> bool:
         if not self.requires_login:
@@ -82,6 +89,21 @@ def enforce_access_policy():
         current_app.logger.error("refused: endpoint %s declares no access policy", endpoint)
         abort(403)
     if policy.allows(current_user):
+        refusal = (
+            policy.object_check(current_user, request.view_args or {})
+            if policy.object_check is not None
+            else None
+        )
+        if refusal is not None:
+            current_app.logger.warning(
+                "access refused (object, %s): user=%s endpoint=%s path=%s policy=%s",
+                refusal,
+                current_user.get_id(),
+                endpoint,
+                request.path,
+                policy.name,
+            )
+            abort(refusal)
         return None
     if not current_user.is_authenticated:
         from app.extensions import login_manager

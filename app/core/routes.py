@@ -15,7 +15,17 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @access(PUBLIC)
 def home():
-    return render_template("core/home.html", user=current_user)
+    organisations = []
+    queue_size = 0
+    if current_user.is_authenticated:
+        from app.organisations import services as organisation_services
+
+        organisations = organisation_services.organisations_of(current_user)
+        if current_user.has_role("trainer"):
+            queue_size = organisation_services.stage_counts()["submitted"]
+    return render_template(
+        "core/home.html", user=current_user, organisations=organisations, queue_size=queue_size
+    )
 
 
 @bp.route("/healthz")

@@ -1,0 +1,87 @@
+"""Programme settings from `modules/programme.yaml`: team rules, invitation expiry, limits.
+
+The rules live in content, not code, so a superhub can change them without a release.
+The file is validated when the app starts; an invalid file stops start-up with the
+file, field and problem named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from flask import current_app
+
+HUB_ROLES: dict[str, str] = {
+    "hub_lead": "Hub lead",
+    "coordinator": "Coordinator",
+    "facilitator": "Facilitator",
+    "specialist": "Specialist",
+    "it_support": "IT support",
+    "evaluation": "Evaluation",
+}
+
+
+class ProgrammeError(ValueError):
+    """Invalid programme settings; the message names the file, field and problem."""
+
+
+@dataclass(frozen=True)
+class ProgrammeSettings:
+    required_roles: tuple[str, ...]
+    invitation_expiry_days: int
+    min_spokes: int
+    max_spokes: int
+
+
+def _get(data: dict, path: str, source: Path):
+    node = data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            raise ProgrammeError(f"{source}: {path}: missing")
+        node = node[key]
+    return node
+
+
+def _positive_int(data: dict, path: str, source: Path, minimum: int = 1) -> int:
+    value = _get(data, path, source)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ProgrammeError(f"{source}: {path}: must be a whole number ≥ {minimum}, got {value!r}")
+    return value
+
+
+def load_programme_settings(path: Path) -> ProgrammeSettings:
+    """Parse and validate the programme settings file."""
+    if not path.is_file():
+        raise ProgrammeError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProgrammeError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProgrammeError(f"{path}: must be a mapping of settings")
+    roles = _get(data, "team.required_roles", path)
+    if not isinstance(roles, list) or not roles:
+        raise ProgrammeError(f"{path}: team.required_roles: must be a non-empty list")
+    unknown = [r for r in roles if r not in HUB_ROLES]
+    if unknown:
+        raise ProgrammeError(
+            f"{path}: team.required_roles: unknown role(s) {unknown}; "
+            f"known roles are {', '.join(HUB_ROLES)}"
+        )
+    min_spokes = _positive_int(data, "application.min_spokes", path)
+    max_spokes = _positive_int(data, "application.max_spokes", path)
+    if max_spokes < min_spokes:
+        raise ProgrammeError(f"{path}: application.max_spokes: must be ≥ min_spokes")
+    return ProgrammeSettings(
+        required_roles=tuple(dict.fromkeys(roles)),
+        invitation_expiry_days=_positive_int(data, "invitations.expiry_days", path),
+        min_spokes=min_spokes,
+        max_spokes=max_spokes,
+    )
+
+
+def programme() -> ProgrammeSettings:
+    """The settings loaded for the current app at start-up."""
+    return current_app.extensions["programme"]

@@ -1,0 +1,1 @@
+"""Organisations: registration, hub application, team roster, invitations, the journey."""

@@ -1,0 +1,50 @@
+"""Access policies for organisation pages: who may see, and who may change, an organisation.
+
+The object check loads the organisation named by `org_id` once and leaves it in
+`g.organisation` for the view.
+"""
+
+from __future__ import annotations
+
+from flask import g
+
+from app.core.policy import Policy
+from app.extensions import db
+from app.organisations import services
+from app.organisations.models import Organisation
+
+
+def _load(view_args) -> Organisation | None:
+    org_id = view_args.get("org_id")
+    org = db.session.get(Organisation, org_id) if isinstance(org_id, int) else None
+    g.organisation = org
+    return org
+
+
+def _viewer(user, view_args) -> int | None:
+    org = _load(view_args)
+    if org is None or not services.can_view(user, org):
+        return 404  # not yours: not even its existence is confirmed
+    return None
+
+
+def _hub_lead(user, view_args) -> int | None:
+    org = _load(view_args)
+    if org is None or not services.can_view(user, org):
+        return 404
+    if not services.is_hub_lead(user, org):
+        return 403
+    return None
+
+
+ORG_VIEWER = Policy("organisation:viewer", requires_login=True, object_check=_viewer)
+ORG_HUB_LEAD = Policy("organisation:hub_lead", requires_login=True, object_check=_hub_lead)
+
+
+def _exists(user, view_args) -> int | None:
+    return None if _load(view_args) is not None else 404
+
+
+ORG_TRAINER = Policy(
+    "organisation:trainer", requires_login=True, roles=frozenset({"trainer"}), object_check=_exists
+)
