@@ -104,7 +104,141 @@ MATRIX = [
         "/admin/users/{target}/reset-two-step",
         dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
     ),
+    (
+        "GET",
+        "/organisations",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/organisations/queue",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/organisations/new",
+        dict(anonymous=302, applicant=200, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/new",
+        dict(anonymous=302, applicant=200, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/details",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/details",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/application",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/application",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/team",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/team/invite",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/team/{member}/roles",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/team/{member}/remove",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/invitations/{invitation}/resend",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/invitations/{invitation}/cancel",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/history",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/withdraw",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/screening",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/decision",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/invitations/not-a-real-token",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
+        "POST",
+        "/organisations/invitations/not-a-real-token",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
 ]
+
+
+def _fill(path: str, **ids) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", str(value))
+    return path
+
+
+@pytest.fixture
+def other_organisation(app, make_user):
+    """An organisation none of the matrix's users belongs to, with a member and an invitation."""
+    from app.extensions import db
+    from app.organisations import services
+    from app.organisations.services import OrganisationDetails
+
+    lead = make_user(roles=("applicant",))
+    coordinator = make_user(roles=("applicant",))
+    with app.test_request_context():
+        org = services.create_organisation(
+            lead, OrganisationDetails(name="Elsewhere Hospice", org_type="hospice", nation="wales")
+        )
+        member = services.invite_member(
+            org, by=lead, email=coordinator.email, roles=["coordinator"]
+        ).membership
+        invitation = services.invite_member(
+            org, by=lead, email="newcomer@example.org", roles=["specialist"]
+        ).invitation
+        db.session.commit()
+        return {"org": org.id, "member": member.id, "invitation": invitation.id}
 
 
 def test_every_endpoint_declares_a_policy(app):
@@ -119,7 +253,9 @@ def test_every_endpoint_is_in_the_role_matrix(app):
     covered = set()
     for method, path, _ in MATRIX:
         adapter = app.url_map.bind("localhost")
-        endpoint, _args = adapter.match(path.replace("{target}", "1"), method=method)
+        endpoint, _args = adapter.match(
+            _fill(path, target=1, org=1, member=1, invitation=1), method=method
+        )
         covered.add(endpoint)
     uncovered = {
         rule.endpoint
@@ -143,12 +279,14 @@ def test_undeclared_endpoint_is_refused(app, client):
 
 @pytest.mark.parametrize("method,path,expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
 @pytest.mark.parametrize("role", ROLE_USERS)
-def test_role_matrix(app, client, make_user, auth, method, path, expected, role):
+def test_role_matrix(
+    app, client, make_user, auth, other_organisation, method, path, expected, role
+):
     target = make_user(roles=("applicant",), active=False)
     if role != "anonymous":
         user = make_user(roles=(role,))
         assert auth.login(user.email).status_code == 302
-    url = path.replace("{target}", str(target.id))
+    url = _fill(path, target=target.id, **other_organisation)
     response = client.open(url, method=method)
     assert response.status_code == expected[role], response.data[:500]
     if role == "anonymous" and expected[role] == 302:
