@@ -50,10 +50,11 @@ def load_content(app: Flask) -> None:
     from pathlib import Path
 
     from app.core.programme import load_programme_settings
+    from app.training.content import load_curriculum
 
-    app.extensions["programme"] = load_programme_settings(
-        Path(app.config["CONTENT_DIR"]) / "programme.yaml"
-    )
+    content_dir = Path(app.config["CONTENT_DIR"])
+    app.extensions["programme"] = load_programme_settings(content_dir / "programme.yaml")
+    app.extensions["curriculum"] = load_curriculum(content_dir)
 
 
 def register_extensions(app: Flask) -> None:
@@ -93,8 +94,9 @@ def register_blueprints(app: Flask) -> None:
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
     from app.organisations.routes import bp as organisations_bp
+    from app.training.routes import bp as training_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp, organisations_bp):
+    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp, organisations_bp, training_bp):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.
     declare_endpoint(app, "static", PUBLIC)
@@ -138,10 +140,12 @@ def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.training.cli import content_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(content_cli)
 
 
 logging.getLogger("weasyprint").setLevel(logging.WARNING)

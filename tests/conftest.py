@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 
 import pytest
 from flask.globals import _cv_app
@@ -16,6 +17,8 @@ from flask.testing import FlaskClient
 from tests import dbutil
 
 PASSWORD = "correct-horse-battery-staple"
+# A small, stable curriculum for tests; tests/test_content.py checks the shipped one.
+TEST_CONTENT_DIR = str(Path(__file__).parent / "fixtures" / "content")
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +32,7 @@ def instance_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def database_url(instance_dir, tmp_path_factory):
     url = dbutil.fresh_database("unit", tmp_path_factory.mktemp("db"))
-    from app import create_app
-
-    dbutil.upgrade(create_app(test_config={"SQLALCHEMY_DATABASE_URI": url}))
+    dbutil.upgrade(build_app(url))
     yield url
     dbutil.drop_database(url)
 
@@ -43,6 +44,7 @@ def build_app(database_url: str, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "PUBLIC_BASE_URL": "http://localhost",
+        "CONTENT_DIR": TEST_CONTENT_DIR,
     }
     config.update(overrides)
     return create_app(test_config=config)
@@ -63,6 +65,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffer streamed responses so they are consumed inside this request's own context.
+        kwargs.setdefault("buffered", True)
         token = _cv_app.set(None)
         try:
             return super().open(*args, **kwargs)

@@ -209,6 +209,51 @@ MATRIX = [
         "/organisations/invitations/not-a-real-token",
         dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
     ),
+    (
+        "GET",
+        "/training",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/training/modules/basics",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/training/modules/basics/lessons/welcome",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/training/modules/basics/lessons/welcome/read",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
+        "GET",
+        "/training/modules/basics/check",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/training/modules/basics/check",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/training",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/training/overview",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/training/overview.csv",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
 ]
 
 

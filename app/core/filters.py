@@ -35,8 +35,10 @@ def navigation() -> list[tuple[str, str]]:
     items = [("core.home", "Home")]
     if current_user.is_authenticated:
         items += [
+            ("training.my_training", "My training"),
             ("organisations.screening_queue", "Screening queue"),
             ("organisations.list_organisations", "Organisations"),
+            ("training.programme_overview", "Training"),
             ("admin.list_users", "Users"),
             ("audit.list_events", "Audit log"),
         ]

@@ -33,6 +33,7 @@ class ProgrammeSettings:
     invitation_expiry_days: int
     min_spokes: int
     max_spokes: int
+    check_cooldown_minutes: int = 0
 
 
 def _get(data: dict, path: str, source: Path):
@@ -74,7 +75,13 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
     max_spokes = _positive_int(data, "application.max_spokes", path)
     if max_spokes < min_spokes:
         raise ProgrammeError(f"{path}: application.max_spokes: must be ≥ min_spokes")
+    cooldown = _get(data, "training.check_cooldown_minutes", path)
+    if not isinstance(cooldown, int) or isinstance(cooldown, bool) or cooldown < 0:
+        raise ProgrammeError(
+            f"{path}: training.check_cooldown_minutes: must be a whole number ≥ 0, got {cooldown!r}"
+        )
     return ProgrammeSettings(
+        check_cooldown_minutes=cooldown,
         required_roles=tuple(dict.fromkeys(roles)),
         invitation_expiry_days=_positive_int(data, "invitations.expiry_days", path),
         min_spokes=min_spokes,

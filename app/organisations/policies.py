@@ -48,3 +48,17 @@ def _exists(user, view_args) -> int | None:
 ORG_TRAINER = Policy(
     "organisation:trainer", requires_login=True, roles=frozenset({"trainer"}), object_check=_exists
 )
+
+
+def _lead_or_staff(user, view_args) -> int | None:
+    org = _load(view_args)
+    if org is None or not services.can_view(user, org):
+        return 404
+    if user.roles & services.STAFF_ROLES or services.is_hub_lead(user, org):
+        return None
+    return 403
+
+
+ORG_LEAD_OR_STAFF = Policy(
+    "organisation:hub_lead_or_staff", requires_login=True, object_check=_lead_or_staff
+)

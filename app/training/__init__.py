@@ -1,0 +1,1 @@
+"""Training: the curriculum from modules/, lessons, knowledge checks and progress."""

@@ -1,0 +1,236 @@
+"""Training pages: My training, modules, lessons, knowledge checks and progress views."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.core.csv import csv_response
+from app.core.errors import ServiceError
+from app.core.forms import ConfirmForm
+from app.core.policy import AUTHENTICATED, Policy, access, roles
+from app.extensions import db
+from app.organisations import journey
+from app.organisations import services as org_services
+from app.organisations.policies import ORG_LEAD_OR_STAFF
+from app.training import services
+
+bp = Blueprint("training", __name__)
+
+
+def _trainee(user, view_args) -> int | None:
+    slug = view_args.get("slug")
+    module = services.curriculum().get(slug) if slug else None
+    if module is None:
+        return 404
+    lesson_slug = view_args.get("lesson")
+    if lesson_slug is not None and module.lesson(lesson_slug) is None:
+        return 404
+    if not services.can_train(user):
+        return 403
+    g.module = module
+    return None
+
+
+def _learner(user, view_args) -> int | None:
+    refusal = _trainee(user, view_args)
+    if refusal is None and user.has_role("auditor") and not services.training_roles(user):
+        return 403  # auditors may read modules but record nothing
+    return refusal
+
+
+TRAINEE = Policy("training:trainee", requires_login=True, object_check=_trainee)
+LEARNER = Policy("training:learner", requires_login=True, object_check=_learner)
+PROGRAMME_VIEWERS = roles("trainer", "auditor", "admin")
+
+
+def _progress():
+    return services.progress_for([current_user.id])[(current_user.id, g.module.slug)]
+
+
+@bp.route("/training")
+@access(AUTHENTICATED)
+def my_training():
+    user = current_user._get_current_object()
+    my_roles = services.training_roles(user)
+    progress = services.progress_of(user)
+    required = [p for p in progress if p.module.required_by(my_roles)]
+    optional = [p for p in progress if not p.module.required_by(my_roles)]
+    done = sum(p.status == "complete" for p in required)
+    return render_template(
+        "training/my_training.html",
+        can_train=services.can_train(user),
+        my_roles=my_roles,
+        required=required,
+        optional=optional,
+        done=done,
+        percent=round(100 * done / len(required)) if required else 0,
+    )
+
+
+@bp.route("/training/modules/<slug>")
+@access(TRAINEE)
+def show_module(slug: str):
+    return render_template("training/module.html", module=g.module, progress=_progress())
+
+
+@bp.route("/training/modules/<slug>/lessons/<lesson>")
+@access(TRAINEE)
+def show_lesson(slug: str, lesson: str):
+    module = g.module
+    current = module.lesson(lesson)
+    index = current.position - 1
+    return render_template(
+        "training/lesson.html",
+        module=module,
+        lesson=current,
+        previous=module.lessons[index - 1] if index > 0 else None,
+        next=module.lessons[index + 1] if index + 1 < len(module.lessons) else None,
+        progress=_progress(),
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/training/modules/<slug>/lessons/<lesson>/read", methods=["POST"])
+@access(LEARNER)
+def mark_lesson_read(slug: str, lesson: str):
+    module = g.module
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    completed = services.mark_read(current_user, module, lesson)
+    db.session.commit()
+    if completed:
+        flash(f"Module complete: {module.title}.", "success")
+        return redirect(url_for("training.show_module", slug=module.slug))
+    current = module.lesson(lesson)
+    if current.position < len(module.lessons):
+        following = module.lessons[current.position]
+        return redirect(url_for("training.show_lesson", slug=module.slug, lesson=following.slug))
+    flash("All lessons read. Now take the knowledge check.", "info")
+    return redirect(url_for("training.show_check", slug=module.slug))
+
+
+@bp.route("/training/modules/<slug>/check")
+@access(TRAINEE)
+def show_check(slug: str):
+    module = g.module
+    return render_template(
+        "training/check.html",
+        module=module,
+        form=ConfirmForm(),
+        progress=_progress(),
+        chosen={},
+        error=None,
+        wait=services.cooldown_remaining(current_user, module),
+    )
+
+
+@bp.route("/training/modules/<slug>/check", methods=["POST"])
+@access(LEARNER)
+def submit_check(slug: str):
+    module = g.module
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    posted = {key: request.form.getlist(key) for key in request.form}
+    try:
+        answers = services.parse_answers(module, posted)
+        result = services.submit_check(current_user, module, answers)
+    except ServiceError as error:
+        db.session.rollback()
+        chosen = {k[2:]: set(v) for k, v in posted.items() if k.startswith("q-")}
+        return render_template(
+            "training/check.html",
+            module=module,
+            form=form,
+            progress=_progress(),
+            chosen=chosen,
+            error=error.message,
+            wait=None,
+        ), 400
+    db.session.commit()
+    return render_template(
+        "training/check_result.html", module=module, result=result, progress=_progress()
+    )
+
+
+@bp.route("/organisations/<int:org_id>/training")
+@access(ORG_LEAD_OR_STAFF)
+def team_progress(org_id: int):
+    org = g.organisation
+    rows = services.team_progress(org_services.team_members(org))
+    done, total = services.required_completion_rate(rows)
+    membership = org_services.membership_of(current_user, org.id)
+    return render_template(
+        "training/team.html",
+        org=org,
+        rows=rows,
+        modules=services.curriculum().modules,
+        done=done,
+        total=total,
+        membership=membership,
+        is_lead=membership is not None and membership.has_role("hub_lead"),
+        my_organisations=org_services.organisations_of(current_user) if membership else [],
+        steps=journey.steps(org.stage),
+        stage_label=journey.stage_label(org.stage),
+        training_open=org.stage in services.TRAINING_STAGES,
+    )
+
+
+@bp.route("/training/overview")
+@access(PROGRAMME_VIEWERS)
+def programme_overview():
+    rows, per_module, per_org = services.programme_overview()
+    return render_template(
+        "training/overview.html",
+        modules=services.curriculum().modules,
+        per_module=per_module,
+        per_org=per_org,
+        people=len(rows),
+    )
+
+
+@bp.route("/training/overview.csv")
+@access(PROGRAMME_VIEWERS)
+def export_progress():
+    rows, _per_module, _per_org = services.programme_overview()
+
+    def lines():
+        yield [
+            "organisation",
+            "stage",
+            "member",
+            "email",
+            "hub roles",
+            "module",
+            "module version",
+            "required",
+            "status",
+            "lessons read",
+            "lessons",
+            "best score",
+            "attempts",
+            "completed version",
+        ]
+        for row in rows:
+            m = row.membership
+            for progress, required in row.cells:
+                yield [
+                    m.organisation.name,
+                    m.organisation.stage,
+                    m.user.name,
+                    m.user.email,
+                    " ".join(sorted(m.roles)),
+                    progress.module.slug,
+                    progress.module.version,
+                    "yes" if required else "no",
+                    progress.status,
+                    len(progress.lessons_read),
+                    len(progress.module.lessons),
+                    "" if progress.best_score is None else progress.best_score,
+                    progress.attempts,
+                    progress.completed_version or "",
+                ]
+
+    return csv_response(lines(), "training-progress.csv")

@@ -1,0 +1,490 @@
+"""Training rules: who must complete what, progress, lesson reads, knowledge checks.
+
+Progress for many people is computed from a fixed number of queries (reads, attempts,
+completions and the re-completion floors), whatever the number of people or modules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.auth.roles import ADMIN, AUDITOR, TRAINER
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import ServiceError
+from app.core.programme import programme
+from app.extensions import db
+from app.organisations.models import Membership, Organisation, TeamRole
+from app.training.content import Curriculum, Module, Question
+from app.training.models import (
+    CheckAttempt,
+    LessonRead,
+    ModuleCompletion,
+    ModuleVersion,
+    TrainingModule,
+)
+
+# Organisations whose members train: accepted into the programme, and later.
+TRAINING_STAGES = frozenset({"in_training", "readiness_review", "approved", "launched"})
+PREVIEW_ROLES = frozenset({TRAINER, AUDITOR, ADMIN})
+
+
+def curriculum() -> Curriculum:
+    return current_app.extensions["curriculum"]
+
+
+# --- who trains, and for which roles ---------------------------------------------------
+
+
+def training_roles(user: User) -> set[str]:
+    """The hub roles `user` holds in organisations that are in training or beyond."""
+    rows = db.session.scalars(
+        select(TeamRole.role)
+        .join(Membership, Membership.id == TeamRole.membership_id)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user.id, Organisation.stage.in_(TRAINING_STAGES))
+    ).all()
+    return set(rows)
+
+
+def can_train(user: User) -> bool:
+    """Members of organisations in training learn; staff may open modules to preview them."""
+    if not user.is_authenticated:
+        return False
+    if user.roles & PREVIEW_ROLES:
+        return True
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .join(Organisation, Organisation.id == Membership.organisation_id)
+            .where(Membership.user_id == user.id, Organisation.stage.in_(TRAINING_STAGES))
+        )
+        > 0
+    )
+
+
+# --- progress --------------------------------------------------------------------------
+
+STATUS_LABELS = {
+    "complete": "Complete",
+    "needs_review": "Updated — please review",
+    "in_progress": "In progress",
+    "not_started": "Not started",
+}
+
+
+@dataclass(frozen=True)
+class ModuleProgress:
+    module: Module
+    status: str
+    lessons_read: frozenset[str]
+    best_score: int | None
+    attempts: int
+    passed: bool
+    completed_version: int | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.lessons_read) + (1 if self.passed else 0)
+
+    @property
+    def steps_total(self) -> int:
+        return len(self.module.lessons) + 1
+
+    @property
+    def percent(self) -> int:
+        if self.status == "complete":
+            return 100
+        return round(100 * self.steps_done / self.steps_total)
+
+    @property
+    def next_lesson(self):
+        """The first lesson not yet read, or None when all are read."""
+        return next((x for x in self.module.lessons if x.slug not in self.lessons_read), None)
+
+
+def recompletion_floors() -> dict[str, int]:
+    """Per module, the oldest version whose records still count (1 when any do)."""
+    rows = db.session.execute(
+        select(ModuleVersion.module_slug, func.max(ModuleVersion.version))
+        .where(ModuleVersion.requires_recompletion.is_(True))
+        .group_by(ModuleVersion.module_slug)
+    ).all()
+    floors = {slug: version for slug, version in rows}
+    for module in curriculum().modules:
+        if module.requires_recompletion:
+            floors[module.slug] = max(floors.get(module.slug, 0), module.version)
+    return floors
+
+
+def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgress]:
+    """Progress of each user on each module, from four queries in all."""
+    user_ids = sorted(set(user_ids))
+    modules = curriculum().modules
+    if not user_ids:
+        return {}
+    floors = recompletion_floors()
+    reads: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for uid, slug, version, lesson in db.session.execute(
+        select(
+            LessonRead.user_id,
+            LessonRead.module_slug,
+            LessonRead.module_version,
+            LessonRead.lesson_slug,
+        ).where(LessonRead.user_id.in_(user_ids))
+    ):
+        if version >= floors.get(slug, 1):
+            reads[(uid, slug)].add(lesson)
+    attempts: dict[tuple[int, str], list[tuple[int, bool]]] = defaultdict(list)
+    for uid, slug, version, score, passed in db.session.execute(
+        select(
+            CheckAttempt.user_id,
+            CheckAttempt.module_slug,
+            CheckAttempt.module_version,
+            CheckAttempt.score,
+            CheckAttempt.passed,
+        ).where(CheckAttempt.user_id.in_(user_ids))
+    ):
+        if version >= floors.get(slug, 1):
+            attempts[(uid, slug)].append((score, passed))
+    completions: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for uid, slug, version in db.session.execute(
+        select(
+            ModuleCompletion.user_id, ModuleCompletion.module_slug, ModuleCompletion.module_version
+        ).where(ModuleCompletion.user_id.in_(user_ids))
+    ):
+        completions[(uid, slug)].append(version)
+
+    result = {}
+    for uid in user_ids:
+        for module in modules:
+            key = (uid, module.slug)
+            lesson_slugs = {lesson.slug for lesson in module.lessons}
+            read = frozenset(reads.get(key, set()) & lesson_slugs)
+            tries = attempts.get(key, [])
+            versions = completions.get(key, [])
+            valid = [v for v in versions if v >= floors.get(module.slug, 1)]
+            if valid:
+                status = "complete"
+            elif versions:
+                status = "needs_review"
+            elif read or tries:
+                status = "in_progress"
+            else:
+                status = "not_started"
+            result[key] = ModuleProgress(
+                module=module,
+                status=status,
+                lessons_read=read,
+                best_score=max((s for s, _ in tries), default=None),
+                attempts=len(tries),
+                passed=any(p for _, p in tries),
+                completed_version=max(valid) if valid else (max(versions) if versions else None),
+            )
+    return result
+
+
+def progress_of(user: User) -> list[ModuleProgress]:
+    data = progress_for([user.id])
+    return [data[(user.id, m.slug)] for m in curriculum().modules]
+
+
+# --- learning --------------------------------------------------------------------------
+
+
+def _maybe_complete(user: User, module: Module) -> bool:
+    """Record completion when every lesson is read and the check is passed; True if new."""
+    progress = progress_for([user.id])[(user.id, module.slug)]
+    if progress.status == "complete":
+        return False
+    if progress.next_lesson is not None or not progress.passed:
+        return False
+    db.session.add(
+        ModuleCompletion(
+            user_id=user.id,
+            module_slug=module.slug,
+            module_version=module.version,
+            score=progress.best_score or 0,
+        )
+    )
+    db.session.flush()
+    audit.record(
+        "training.module_completed",
+        actor=user,
+        subject_type="module",
+        subject_id=module.slug,
+        details={"module": module.slug, "version": module.version, "score": progress.best_score},
+    )
+    return True
+
+
+def mark_read(user: User, module: Module, lesson_slug: str) -> bool:
+    """Record that `user` read a lesson (once per version); True if this completed the module."""
+    if module.lesson(lesson_slug) is None:
+        raise LookupError(lesson_slug)
+    exists = db.session.scalar(
+        select(LessonRead.id).where(
+            LessonRead.user_id == user.id,
+            LessonRead.module_slug == module.slug,
+            LessonRead.module_version == module.version,
+            LessonRead.lesson_slug == lesson_slug,
+        )
+    )
+    if exists is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    LessonRead(
+                        user_id=user.id,
+                        module_slug=module.slug,
+                        module_version=module.version,
+                        lesson_slug=lesson_slug,
+                    )
+                )
+        except IntegrityError:
+            pass  # the same lesson marked twice at once: one record is enough
+    return _maybe_complete(user, module)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: Question
+    selected: frozenset[int]
+    correct: bool
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    attempt: CheckAttempt
+    results: list[QuestionResult]
+    completed: bool
+
+    @property
+    def wrong(self) -> list[QuestionResult]:
+        return [r for r in self.results if not r.correct]
+
+
+def parse_answers(module: Module, form: dict[str, list[str]]) -> dict[str, frozenset[int]]:
+    """Answers from a posted form (`q-<id>` → choice indexes), refusing anything foreign."""
+    check = module.check
+    answers: dict[str, frozenset[int]] = {}
+    for key, values in form.items():
+        if not key.startswith("q-"):
+            continue
+        question = check.question(key[2:])
+        if question is None:
+            raise ServiceError(
+                "The answers sent do not match this module's knowledge check, so nothing was "
+                "recorded. Reload the page and try again."
+            )
+        chosen = set()
+        for value in values:
+            if not value.isdigit() or int(value) >= len(question.choices):
+                raise ServiceError(
+                    "One of the answers sent is not a choice of its question, so nothing was "
+                    "recorded. Reload the page and try again."
+                )
+            chosen.add(int(value))
+        if question.kind == "single" and len(chosen) > 1:
+            raise ServiceError(f"Choose only one answer for question “{question.prompt}”.")
+        if chosen:
+            answers[question.id] = frozenset(chosen)
+    return answers
+
+
+def cooldown_remaining(user: User, module: Module) -> timedelta | None:
+    minutes = programme().check_cooldown_minutes
+    if not minutes:
+        return None
+    last = db.session.scalar(
+        select(func.max(CheckAttempt.submitted_at)).where(
+            CheckAttempt.user_id == user.id, CheckAttempt.module_slug == module.slug
+        )
+    )
+    if last is None:
+        return None
+    remaining = last + timedelta(minutes=minutes) - utcnow()
+    return remaining if remaining.total_seconds() > 0 else None
+
+
+def submit_check(user: User, module: Module, answers: dict[str, frozenset[int]]) -> CheckResult:
+    """Score an attempt: every question must be answered; the attempt is kept either way."""
+    unanswered = [q for q in module.check.questions if q.id not in answers]
+    if unanswered:
+        numbers = ", ".join(str(module.check.questions.index(q) + 1) for q in unanswered)
+        raise ServiceError(
+            f"Answer every question before submitting: question{'s' if len(unanswered) > 1 else ''}"
+            f" {numbers} {'have' if len(unanswered) > 1 else 'has'} no answer yet. "
+            "Nothing was recorded."
+        )
+    wait = cooldown_remaining(user, module)
+    if wait is not None:
+        minutes = max(1, round(wait.total_seconds() / 60))
+        raise ServiceError(
+            f"You can try the knowledge check again in {minutes} minute"
+            f"{'' if minutes == 1 else 's'}. Use the time to re-read the lessons."
+        )
+    results = [
+        QuestionResult(q, answers[q.id], q.is_correct(answers[q.id]))
+        for q in module.check.questions
+    ]
+    score = round(100 * sum(r.correct for r in results) / len(results))
+    passed = score >= module.check.pass_mark
+    attempt = CheckAttempt(
+        user_id=user.id,
+        module_slug=module.slug,
+        module_version=module.version,
+        score=score,
+        passed=passed,
+        answers={qid: sorted(chosen) for qid, chosen in answers.items()},
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    audit.record(
+        "training.check_passed" if passed else "training.check_failed",
+        actor=user,
+        subject=attempt,
+        details={"module": module.slug, "version": module.version, "score": score},
+    )
+    completed = _maybe_complete(user, module) if passed else False
+    return CheckResult(attempt, results, completed)
+
+
+# --- teams and the programme -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberProgress:
+    membership: Membership
+    cells: list[tuple[ModuleProgress, bool]]  # (progress, required for this member)
+
+    @property
+    def missing(self) -> list[Module]:
+        return [p.module for p, required in self.cells if required and p.status != "complete"]
+
+
+def team_progress(members: list[Membership]) -> list[MemberProgress]:
+    """Each member × every module, marking which modules their roles require."""
+    data = progress_for(m.user_id for m in members)
+    rows = []
+    for membership in members:
+        roles = membership.roles
+        rows.append(
+            MemberProgress(
+                membership,
+                [
+                    (data[(membership.user_id, module.slug)], module.required_by(roles))
+                    for module in curriculum().modules
+                ],
+            )
+        )
+    return rows
+
+
+def missing_required_modules(org: Organisation) -> dict[Membership, list[Module]]:
+    """For the readiness requirement: which members still lack which required modules."""
+    from app.organisations.services import team_members
+
+    return {row.membership: row.missing for row in team_progress(team_members(org)) if row.missing}
+
+
+def required_completion_rate(rows: list[MemberProgress]) -> tuple[int, int]:
+    """(required module completions done, required in all) across a team."""
+    done = total = 0
+    for row in rows:
+        for progress, required in row.cells:
+            if required:
+                total += 1
+                done += progress.status == "complete"
+    return done, total
+
+
+def programme_overview():
+    """Completion per module and per organisation across organisations in training."""
+    from sqlalchemy.orm import selectinload
+
+    memberships = list(
+        db.session.scalars(
+            select(Membership)
+            .join(Organisation, Organisation.id == Membership.organisation_id)
+            .where(Organisation.stage.in_(TRAINING_STAGES))
+            .options(
+                selectinload(Membership.organisation),
+                selectinload(Membership.user),
+                selectinload(Membership.role_links),
+            )
+            .order_by(Organisation.name, Membership.id)
+        )
+    )
+    rows = team_progress(memberships)
+    per_module = {m.slug: [0, 0] for m in curriculum().modules}
+    per_org: dict[int, list] = {}
+    for row in rows:
+        org = row.membership.organisation
+        entry = per_org.setdefault(org.id, [org, 0, 0, 0])
+        entry[3] += 1
+        for progress, required in row.cells:
+            if required:
+                per_module[progress.module.slug][1] += 1
+                entry[2] += 1
+                if progress.status == "complete":
+                    per_module[progress.module.slug][0] += 1
+                    entry[1] += 1
+    return rows, per_module, list(per_org.values())
+
+
+# --- content sync ----------------------------------------------------------------------
+
+
+def sync_content(curriculum_: Curriculum) -> list[str]:
+    """Record modules and their versions in the database; returns what changed."""
+    changes = []
+    existing = {m.slug: m for m in db.session.scalars(select(TrainingModule))}
+    versions = {(v.module_slug, v.version): v for v in db.session.scalars(select(ModuleVersion))}
+    for module in curriculum_.modules:
+        record = existing.get(module.slug)
+        if record is None:
+            record = TrainingModule(slug=module.slug)
+            db.session.add(record)
+            changes.append(f"new module {module.slug} (version {module.version})")
+        elif record.current_version != module.version:
+            changes.append(f"{module.slug}: version {record.current_version} → {module.version}")
+        record.title = module.title
+        record.current_version = module.version
+        record.stage = module.stage
+        record.order = module.order
+        record.synced_at = utcnow()
+        known = versions.get((module.slug, module.version))
+        if known is None:
+            db.session.add(
+                ModuleVersion(
+                    module_slug=module.slug,
+                    version=module.version,
+                    title=module.title,
+                    requires_recompletion=module.requires_recompletion,
+                    content_hash=module.content_hash,
+                )
+            )
+        elif known.content_hash != module.content_hash:
+            changes.append(
+                f"{module.slug}: the files of version {module.version} changed without a new "
+                "version number (recorded; raise the version for substantive edits)"
+            )
+            known.content_hash = module.content_hash
+    db.session.flush()
+    if changes:
+        audit.record("content.synced", details={"changes": changes})
+    return changes
