@@ -20,6 +20,7 @@ APT_TEST := $(APT_RUNTIME) chromium
 
 demo: system-deps install
 	$(FLASK) db upgrade
+	$(FLASK) content sync
 	$(FLASK) demo seed
 	@echo "Starting the portal at http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
