@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
+from app.demo.services import DEMO_ACCOUNTS, DEMO_ORGANISATIONS, DEMO_PASSWORD, DEMO_PEOPLE
 from app.extensions import db
 from tests.conftest import PASSWORD
 from tests.helpers import events, is_signed_in, login, page_text, reload
@@ -518,7 +518,10 @@ def test_demo_seed_is_idempotent(app, runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert DEMO_PASSWORD in first.output
-    assert first.output.count("created ") == len(DEMO_ACCOUNTS)
+    # Accounts for every site role, the organisations' team members, the organisations.
+    assert first.output.count("created ") == (
+        len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE) + len(DEMO_ORGANISATIONS)
+    )
 
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0, second.output
@@ -527,11 +530,11 @@ def test_demo_seed_is_idempotent(app, runner):
 
     db.session.expire_all()
     users = db.session.scalars(select(User)).all()
-    assert sorted(u.email for u in users) == sorted(a.email for a in DEMO_ACCOUNTS)
+    assert sorted(u.email for u in users) == sorted(a.email for a in [*DEMO_ACCOUNTS, *DEMO_PEOPLE])
     for account in DEMO_ACCOUNTS:
         user = next(u for u in users if u.email == account.email)
         assert user.roles == set(account.roles)
-    assert len(events("user.created")) == len(DEMO_ACCOUNTS)
+    assert len(events("user.created")) == len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE)
 
     admin_email = next(a.email for a in DEMO_ACCOUNTS if "admin" in a.roles)
     client = app.test_client()

@@ -92,7 +92,7 @@ def _broken_copy(tmp_path) -> Path:
             lambda d: (d / "basics/check.yaml").write_text(
                 (d / "basics/check.yaml").read_text().replace("answers: [1]", "answers: [7]")
             ),
-            "basics/check.yaml: questions[0].answers: answer index 7 is out of range (choices are 0–2)",
+            "questions[0].answers: answer index 7 is out of range (choices are 0–2)",
         ),
         (
             lambda d: shutil.copytree(d / "basics", d / "basics-copy"),

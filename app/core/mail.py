@@ -7,6 +7,8 @@ Production uses Flask-Mailman's SMTP backend. Development and tests use
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import current_app, render_template
 from flask_mailman import EmailMessage
 from flask_mailman.backends.locmem import EmailBackend as LocmemBackend
@@ -37,3 +39,16 @@ def send_email(to: str | list[str], subject: str, template: str, **context) -> N
 def outbox() -> list:
     """Messages kept by the development backend (empty list with other backends)."""
     return getattr(current_app.extensions["mailman"], "outbox", [])
+
+
+@contextmanager
+def mail_kept_in_memory():
+    """Keep (not send, not log) every message sent inside the block, e.g. while seeding
+    demo data on a portal configured with a real SMTP server."""
+    state = current_app.extensions["mailman"]
+    previous = state.backend
+    state.backend = "locmem"
+    try:
+        yield
+    finally:
+        state.backend = previous

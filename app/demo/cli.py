@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from app.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from app.demo.services import DEMO_ACCOUNTS, DEMO_ORGANISATIONS, DEMO_PASSWORD, seed_demo
 from app.extensions import db
+from app.organisations.journey import stage_label
+from app.organisations.models import Organisation
 
 demo_cli = AppGroup("demo", help="Demo data commands.")
 
@@ -19,3 +22,9 @@ def seed_command():
     click.echo(f"Demo data ready. Log in with any of these (password: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.email:<36} {account.purpose}")
+    click.echo("Demo organisations, with the hub lead to log in as (same password):")
+    stages = dict(db.session.execute(select(Organisation.name, Organisation.stage)).all())
+    for demo in DEMO_ORGANISATIONS:
+        name = demo.details.name
+        stage = stage_label(stages[name]) if name in stages else "not created"
+        click.echo(f"  {name:<32} {stage:<24} {demo.lead}")

@@ -98,7 +98,8 @@ def edit_organisation(org_id: int):
             db.session.commit()
             flash("Organisation details saved.", "success")
             return redirect(url_for("organisations.show_organisation", org_id=org.id))
-    return render_template("organisations/details.html", form=form, **_context(org))
+    status = 400 if form.is_submitted() else 200  # a refused change, like the other forms
+    return render_template("organisations/details.html", form=form, **_context(org)), status
 
 
 # --- home and history ------------------------------------------------------------------

@@ -125,8 +125,12 @@ def normalise_website(value: str) -> str:
         return ""
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or "." not in (parts.hostname or ""):
+    try:
+        parts = urlsplit(value)
+        scheme, hostname = parts.scheme, parts.hostname or ""
+    except ValueError:  # e.g. an unclosed "[" is taken for an IPv6 address
+        scheme, hostname = "", ""
+    if scheme not in {"http", "https"} or "." not in hostname or re.search(r"\s", value):
         raise ServiceError(
             "Enter a website address like https://www.example.org.uk.", field="website"
         )
@@ -565,6 +569,7 @@ def resend_invitation(org: Organisation, *, by: User, invitation_id: int) -> Inv
 
 def cancel_invitation(org: Organisation, *, by: User, invitation_id: int) -> Invitation:
     _require_lead(by, org)
+    _require_open(org)
     invitation = _invitation_in(org, invitation_id)
     if not invitation.is_open:
         raise ServiceError("This invitation was already accepted or cancelled.")
@@ -616,9 +621,16 @@ def accept_invitation(token: str, *, user: User) -> Membership:
     if membership is None:
         membership = _add_member(org, user, invitation.roles, by=user, via_invitation=True)
     else:  # added directly in the meantime: merge the roles
-        for role in invitation.roles:
-            if not membership.has_role(role):
-                membership.role_links.append(TeamRole(role=role))
+        added = [role for role in invitation.roles if not membership.has_role(role)]
+        for role in added:
+            membership.role_links.append(TeamRole(role=role))
+        audit.record(
+            "team.roles_changed",
+            actor=user,
+            subject=membership,
+            organisation_id=org.id,
+            details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
+        )
     _touch(org)
     return membership
 

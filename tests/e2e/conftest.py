@@ -50,7 +50,9 @@ def browser_type_launch_args(browser_type_launch_args):
 def live_app(instance_dir, tmp_path_factory):
     """The app served by a real HTTP server in a daemon thread; `.live_url` is its address."""
     url = dbutil.fresh_database("e2e", tmp_path_factory.mktemp("e2e"))
-    app = build_app(url, WTF_CSRF_ENABLED=True)
+    # The shipped curriculum, so the journeys read the real lessons (and axe checks them).
+    content = os.path.join(os.path.dirname(__file__), "..", "..", "modules")
+    app = build_app(url, WTF_CSRF_ENABLED=True, CONTENT_DIR=os.path.abspath(content))
     dbutil.upgrade(app)
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
