@@ -492,8 +492,79 @@ def seed_organisations(log: Callable[[str], None]) -> None:
             log(f"created organisation {org.name} ({journey.stage_label(org.stage)})")
 
 
+# Training progress in Glen Affric Hospice (in training): (person, module slug, how far).
+# "complete": every lesson read and the check passed; "retried": the check failed once,
+# then passed; "lessons:N": the first N lessons read, no check yet.
+DEMO_TRAINING: tuple[tuple[str, str, str], ...] = (
+    (demo_email("Iain Fraser"), "echo-model", "complete"),
+    (demo_email("Iain Fraser"), "hub-team", "complete"),
+    (demo_email("Iain Fraser"), "session-format", "complete"),
+    (demo_email("Iain Fraser"), "case-based-learning", "complete"),
+    (demo_email("Iain Fraser"), "curriculum-co-design", "complete"),
+    (demo_email("Iain Fraser"), "technology", "complete"),
+    (demo_email("Iain Fraser"), "data-evaluation", "complete"),
+    (demo_email("Iain Fraser"), "launching-network", "complete"),
+    (demo_email("Dr Morag MacLeod"), "echo-model", "complete"),
+    (demo_email("Dr Morag MacLeod"), "hub-team", "lessons:2"),
+    (demo_email("Catriona Munro"), "echo-model", "complete"),
+    (demo_email("Catriona Munro"), "hub-team", "complete"),
+    (demo_email("Catriona Munro"), "facilitation", "lessons:3"),
+    (demo_email("Dr Ewan Grant"), "echo-model", "retried"),
+    (demo_email("Dr Ewan Grant"), "hub-team", "lessons:1"),
+    (f"trainee@{DEMO_DOMAIN}", "echo-model", "complete"),
+    (f"trainee@{DEMO_DOMAIN}", "hub-team", "lessons:3"),
+)
+
+
+def seed_training(log: Callable[[str], None]) -> None:
+    """Glen Affric's team at various points; the demo trainee joins it as a specialist."""
+    from app.organisations.models import Membership
+    from app.training import services as training_services
+    from app.training.models import LessonRead
+
+    org = db.session.scalar(select(Organisation).where(Organisation.name == "Glen Affric Hospice"))
+    if org is None or org.stage not in training_services.TRAINING_STAGES:
+        return
+    trainee = _person(f"trainee@{DEMO_DOMAIN}")
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        if org_services.membership_of(trainee, org.id) is None:
+            lead = _person(demo_email("Dr Morag MacLeod"))
+            org_services.invite_member(org, by=lead, email=trainee.email, roles=["specialist"])
+    member_ids = db.session.scalars(
+        select(Membership.user_id).where(Membership.organisation_id == org.id)
+    ).all()
+    if db.session.scalar(select(LessonRead.id).where(LessonRead.user_id.in_(member_ids))):
+        return  # progress already seeded
+    curriculum = training_services.curriculum()
+    for email, slug, how_far in DEMO_TRAINING:
+        module = curriculum.get(slug)
+        if module is None:
+            continue
+        person = _person(email)
+        lessons = module.lessons
+        if how_far.startswith("lessons:"):
+            lessons = lessons[: int(how_far.split(":")[1])]
+        for lesson in lessons:
+            training_services.mark_read(person, module, lesson.slug)
+        if how_far == "retried":
+            wrong = {
+                q.id: frozenset({next(i for i in range(len(q.choices)) if i not in q.answers)})
+                for q in module.check.questions
+            }
+            training_services.submit_check(person, module, wrong)
+        if how_far in ("complete", "retried"):
+            right = {q.id: q.answers for q in module.check.questions}
+            training_services.submit_check(person, module, right)
+    db.session.flush()
+    log(f"recorded training progress for {org.name}'s team")
+
+
 # Later areas append their seeders here, in dependency order.
-SEEDERS: list[Callable[[Callable[[str], None]], None]] = [seed_accounts, seed_organisations]
+SEEDERS: list[Callable[[Callable[[str], None]], None]] = [
+    seed_accounts,
+    seed_organisations,
+    seed_training,
+]
 
 
 def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> None:

@@ -111,6 +111,7 @@ def show_organisation(org_id: int):
     org = _org()
     return render_template(
         "organisations/show.html",
+        training=_training_summary(org),
         composition=services.team_composition(org),
         missing=services.missing_fields(org.application),
         parts=services.parts_complete(org.application),
@@ -118,6 +119,16 @@ def show_organisation(org_id: int):
         open_stage=org.stage in journey.OPEN_STAGES,
         **_context(org),
     )
+
+
+def _training_summary(org):
+    """(done, required) module completions across the team, once training has started."""
+    from app.training import services as training_services
+
+    if org.stage not in training_services.TRAINING_STAGES:
+        return None
+    rows = training_services.team_progress(services.team_members(org))
+    return training_services.required_completion_rate(rows)
 
 
 @bp.route("/<int:org_id>/history")
@@ -146,6 +157,7 @@ def withdraw_organisation(org_id: int):
         return redirect(url_for("organisations.show_organisation", org_id=org.id))
     return render_template(
         "organisations/show.html",
+        training=_training_summary(org),
         composition=services.team_composition(org),
         missing=services.missing_fields(org.application),
         parts=services.parts_complete(org.application),
