@@ -122,7 +122,7 @@ MATRIX = [
     (
         "POST",
         "/organisations/new",
-        dict(anonymous=302, applicant=200, trainer=403, auditor=403, admin=403),
+        dict(anonymous=302, applicant=400, trainer=403, auditor=403, admin=403),
     ),
     (
         "GET",

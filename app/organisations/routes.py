@@ -80,7 +80,8 @@ def new_organisation():
                 "success",
             )
             return redirect(url_for("organisations.show_organisation", org_id=org.id))
-    return render_template("organisations/new.html", form=form)
+    status = 400 if form.is_submitted() else 200
+    return render_template("organisations/new.html", form=form), status
 
 
 @bp.route("/<int:org_id>/details", methods=["GET", "POST"])

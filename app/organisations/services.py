@@ -123,6 +123,11 @@ def normalise_website(value: str) -> str:
     value = (value or "").strip()
     if not value:
         return ""
+    if re.match(r"^[a-z][a-z0-9+.\-]*:(?!//)", value, re.I) and not re.match(r"^[^:/]+:\d+", value):
+        # "mailto:…", "javascript:…": a scheme that is not a web address
+        raise ServiceError(
+            "Enter a website address like https://www.example.org.uk.", field="website"
+        )
     if "://" not in value:
         value = "https://" + value
     try:
@@ -142,7 +147,7 @@ def normalise_phone(value: str) -> str:
     if not value:
         return ""
     digits = re.sub(r"\D", "", value)
-    if not re.fullmatch(r"[+\d][\d ()\-]*", value) or not 9 <= len(digits) <= 15:
+    if not re.fullmatch(r"[+(\d][\d ()\-]*", value) or not 9 <= len(digits) <= 15:
         raise ServiceError(
             "Enter a phone number like 0161 496 0000 or +44 161 496 0000.", field="phone"
         )
