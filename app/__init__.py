@@ -50,11 +50,13 @@ def load_content(app: Flask) -> None:
     from pathlib import Path
 
     from app.core.programme import load_programme_settings
+    from app.readiness.checklist import load_checklist
     from app.training.content import load_curriculum
 
     content_dir = Path(app.config["CONTENT_DIR"])
     app.extensions["programme"] = load_programme_settings(content_dir / "programme.yaml")
     app.extensions["curriculum"] = load_curriculum(content_dir)
+    app.extensions["checklist"] = load_checklist(content_dir / "readiness-checklist.yaml")
 
 
 def register_extensions(app: Flask) -> None:
@@ -94,9 +96,18 @@ def register_blueprints(app: Flask) -> None:
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
     from app.organisations.routes import bp as organisations_bp
+    from app.readiness.routes import bp as readiness_bp
     from app.training.routes import bp as training_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, audit_bp, organisations_bp, training_bp):
+    for blueprint in (
+        core_bp,
+        auth_bp,
+        admin_bp,
+        audit_bp,
+        organisations_bp,
+        training_bp,
+        readiness_bp,
+    ):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.
     declare_endpoint(app, "static", PUBLIC)

@@ -83,7 +83,9 @@ def load_config(instance_path: str) -> dict:
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # Uploads: a hard ceiling for any request; areas set tighter per-item limits.
-        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
+        # Each evidence file; the request limit above leaves room for the form around it.
+        "EVIDENCE_MAX_BYTES": _int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024),
         # Mail: SMTP in production; in development the log-and-keep backend prints messages.
         "MAIL_BACKEND": os.environ.get(
             "MAIL_BACKEND", "smtp" if production else "app.core.mail.LogAndKeepEmailBackend"

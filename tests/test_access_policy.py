@@ -254,6 +254,56 @@ MATRIX = [
         "/training/overview.csv",
         dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
     ),
+    (
+        "GET",
+        "/organisations/{org}/readiness",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/agreements/ip_terms",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/agreements/ip_terms/review",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/checklist/sponsor-letter",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/checklist/sponsor-letter",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/checklist/sponsor-letter/review",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/checklist/sponsor-letter/comments",
+        dict(anonymous=302, applicant=404, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/readiness/submit",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/evidence/{evidence}",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/readiness/queue",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=403),
+    ),
 ]
 
 
@@ -283,7 +333,40 @@ def other_organisation(app, make_user):
             org, by=lead, email="newcomer@example.org", roles=["specialist"]
         ).invitation
         db.session.commit()
-        return {"org": org.id, "member": member.id, "invitation": invitation.id}
+        evidence = _evidence_for(org, lead)
+        return {
+            "org": org.id,
+            "member": member.id,
+            "invitation": invitation.id,
+            "evidence": evidence.id,
+        }
+
+
+def _evidence_for(org, uploader):
+    """A real stored PDF belonging to `org`."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from app.core.storage import store_upload
+    from app.extensions import db
+    from app.readiness.models import EvidenceFile
+
+    stored = store_upload(
+        FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="letter.pdf"), area="matrix"
+    )
+    evidence = EvidenceFile(
+        organisation_id=org.id,
+        storage_key=stored.key,
+        original_name=stored.original_name,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_by_id=uploader.id,
+    )
+    db.session.add(evidence)
+    db.session.commit()
+    return evidence
 
 
 def test_every_endpoint_declares_a_policy(app):
@@ -299,7 +382,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
     for method, path, _ in MATRIX:
         adapter = app.url_map.bind("localhost")
         endpoint, _args = adapter.match(
-            _fill(path, target=1, org=1, member=1, invitation=1), method=method
+            _fill(path, target=1, org=1, member=1, invitation=1, evidence=1), method=method
         )
         covered.add(endpoint)
     uncovered = {

@@ -155,7 +155,13 @@ def ids_of(org) -> dict:
         select(Membership).where(Membership.organisation_id == org.id).order_by(Membership.id)
     ).all()[-1]
     invitation = db.session.scalar(select(Invitation).where(Invitation.organisation_id == org.id))
-    return {"membership_id": member.id, "invitation_id": invitation.id}
+    # Readiness pages name a checklist item and an agreement kind from the shipped template.
+    return {
+        "membership_id": member.id,
+        "invitation_id": invitation.id,
+        "item_key": "sponsor-letter",
+        "kind": "ip_terms",
+    }
 
 
 @pytest.fixture

@@ -298,6 +298,13 @@ ACTION_LABELS = {
     "organisation.decline": "declined the application",
     "organisation.withdraw": "withdrew the organisation",
     "application.saved": "saved the application draft",
+    "organisation.submit_for_review": "submitted the organisation for readiness review",
+    "agreement.uploaded": "uploaded a partnership agreement",
+    "agreement.accepted": "verified a partnership agreement",
+    "agreement.rejected": "rejected a partnership agreement",
+    "checklist.submitted": "submitted a readiness checklist item",
+    "checklist.accepted": "accepted a readiness checklist item",
+    "checklist.changes_requested": "asked for changes to a readiness checklist item",
     "team.invited": "invited someone to the team",
     "team.invitation_resent": "resent an invitation",
     "team.invitation_cancelled": "cancelled an invitation",
@@ -326,6 +333,15 @@ def describe(event: AuditEvent) -> str:
             break
     if details.get("roles") and event.action.startswith("team."):
         extra.append("as " + ", ".join(HUB_ROLES.get(r, r) for r in details["roles"]))
+    if details.get("kind") and event.action.startswith("agreement."):
+        extra.append(
+            {
+                "ip_terms": "IP Terms of Use Agreement",
+                "collaboration": "Statement of Collaboration",
+            }.get(details["kind"], "")
+        )
+    if details.get("item") and event.action.startswith("checklist."):
+        extra.append(f"{details['item']}, version {details.get('version', '?')}")
     if details.get("fields"):
         extra.append("changed " + ", ".join(f.replace("_", " ") for f in details["fields"]))
     if details.get("added"):

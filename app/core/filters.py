@@ -37,6 +37,7 @@ def navigation() -> list[tuple[str, str]]:
         items += [
             ("training.my_training", "My training"),
             ("organisations.screening_queue", "Screening queue"),
+            ("readiness.review_queue", "Evidence review"),
             ("organisations.list_organisations", "Organisations"),
             ("training.programme_overview", "Training"),
             ("admin.list_users", "Users"),

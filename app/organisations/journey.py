@@ -53,6 +53,12 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition("request_changes", frozenset({"submitted"}), "draft", "sent back for changes"),
         Transition("decline", frozenset({"submitted"}), "rejected", "declined"),
+        Transition(
+            "submit_for_review",
+            frozenset({"in_training"}),
+            "readiness_review",
+            "submitted for readiness review",
+        ),
         Transition("withdraw", OPEN_STAGES, "withdrawn", "withdrawn"),
     )
 }

@@ -1,0 +1,1 @@
+"""Readiness: partnership agreements, the checklist with evidence, trainer review, requirements."""

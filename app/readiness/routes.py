@@ -1,0 +1,306 @@
+"""Readiness pages: the panel, agreements, checklist items, evidence downloads, review queue."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.core.errors import ServiceError
+from app.core.forms import ConfirmForm, attach_error
+from app.core.policy import Policy, access, roles
+from app.core.storage import send_stored
+from app.extensions import db
+from app.organisations import journey
+from app.organisations import services as org_services
+from app.organisations.policies import ORG_HUB_LEAD, ORG_TRAINER, ORG_VIEWER
+from app.readiness import services
+from app.readiness.forms import (
+    AgreementForm,
+    AgreementReviewForm,
+    AnswerForm,
+    CommentForm,
+    ItemReviewForm,
+)
+from app.readiness.models import AGREEMENT_KINDS, EvidenceFile
+
+bp = Blueprint("readiness", __name__)
+
+
+def _evidence_viewer(user, view_args) -> int | None:
+    evidence = db.session.get(EvidenceFile, view_args.get("file_id") or 0)
+    if evidence is None:
+        return 404
+    org = db.session.get(org_services.Organisation, evidence.organisation_id)
+    if org is None or not org_services.can_view(user, org):
+        return 404
+    g.evidence = evidence
+    return None
+
+
+EVIDENCE_VIEWER = Policy("evidence:viewer", requires_login=True, object_check=_evidence_viewer)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "", "none") else None
+    except (TypeError, ValueError):
+        return -1  # matches nothing: treated as a stale form
+
+
+def _context(org, **extra):
+    user = current_user._get_current_object()
+    membership = org_services.membership_of(user, org.id)
+    return {
+        "org": org,
+        "membership": membership,
+        "is_lead": membership is not None and membership.has_role("hub_lead"),
+        "my_organisations": org_services.organisations_of(user) if membership else [],
+        "steps": journey.steps(org.stage),
+        "stage_label": journey.stage_label(org.stage),
+        "editable": org.stage in services.EDITABLE_STAGES,
+        **extra,
+    }
+
+
+def _render_panel(org, status=200, agreement_forms=None, review_forms=None):
+    agreements = services.current_agreements(org)
+    agreement_forms = agreement_forms or {}
+    review_forms = review_forms or {}
+    for kind, current in agreements.items():
+        if kind not in agreement_forms:
+            agreement_forms[kind] = AgreementForm(
+                prefix=kind, based_on=str(current.id) if current else "none"
+            )
+        if current is not None and kind not in review_forms:
+            review_forms[kind] = AgreementReviewForm(
+                prefix=f"review-{kind}", agreement_id=str(current.id)
+            )
+    return render_template(
+        "readiness/panel.html",
+        requirements=services.requirements(org),
+        agreements=agreements,
+        agreement_forms=agreement_forms,
+        review_forms=review_forms,
+        kinds=AGREEMENT_KINDS,
+        history=services.agreement_history(org),
+        items=services.checklist().items,
+        answers=services.current_answers(org),
+        submit_form=ConfirmForm(),
+        **_context(org),
+    ), status
+
+
+@bp.route("/organisations/<int:org_id>/readiness")
+@access(ORG_VIEWER)
+def show_readiness(org_id: int):
+    return _render_panel(g.organisation)
+
+
+@bp.route("/organisations/<int:org_id>/agreements/<kind>", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def upload_agreement(org_id: int, kind: str):
+    org = g.organisation
+    if kind not in AGREEMENT_KINDS:
+        abort(404)
+    form = AgreementForm(prefix=kind)
+    if form.validate_on_submit():
+        try:
+            services.upload_agreement(
+                org,
+                by=current_user,
+                kind=kind,
+                upload=form.file.data,
+                signatory_name=form.signatory_name.data,
+                signatory_role=form.signatory_role.data,
+                signed_on=form.signed_on.data,
+                based_on=_int_or_none(form.based_on.data),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{AGREEMENT_KINDS[kind]} uploaded. A trainer will verify it.", "success")
+            return redirect(url_for("readiness.show_readiness", org_id=org.id) + "#agreements")
+    return _render_panel(org, 400, agreement_forms={kind: form})
+
+
+@bp.route("/organisations/<int:org_id>/agreements/<kind>/review", methods=["POST"])
+@access(ORG_TRAINER)
+def review_agreement(org_id: int, kind: str):
+    org = g.organisation
+    if kind not in AGREEMENT_KINDS:
+        abort(404)
+    form = AgreementReviewForm(prefix=f"review-{kind}")
+    if form.validate_on_submit():
+        try:
+            agreement = services.review_agreement(
+                org,
+                by=current_user,
+                agreement_id=_int_or_none(form.agreement_id.data),
+                decision=form.decision.data,
+                reason=form.reason.data,
+            )
+        except LookupError:
+            abort(404)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{agreement.kind_label}: {agreement.status_label.lower()}.", "success")
+            return redirect(url_for("readiness.show_readiness", org_id=org.id) + "#agreements")
+    return _render_panel(org, 400, review_forms={kind: form})
+
+
+def _render_item(org, item, status=200, answer_form=None, review_form=None, comment_form=None):
+    answers, comments = services.item_history(org, item.key)
+    current = answers[0] if answers else None
+    return render_template(
+        "readiness/item.html",
+        item=item,
+        current=current,
+        answers=answers,
+        comments=comments,
+        can_answer=services.can_answer(current_user, org, item),
+        answer_form=answer_form or AnswerForm(based_on=str(current.id) if current else "none"),
+        review_form=review_form or ItemReviewForm(answer_id=str(current.id) if current else ""),
+        comment_form=comment_form or CommentForm(),
+        **_context(org),
+    ), status
+
+
+def _item(key: str):
+    try:
+        return services.item_or_404(key)
+    except LookupError:
+        abort(404)
+
+
+@bp.route("/organisations/<int:org_id>/checklist/<item_key>")
+@access(ORG_VIEWER)
+def show_item(org_id: int, item_key: str):
+    return _render_item(g.organisation, _item(item_key))
+
+
+@bp.route("/organisations/<int:org_id>/checklist/<item_key>", methods=["POST"])
+@access(ORG_VIEWER)
+def submit_answer(org_id: int, item_key: str):
+    org = g.organisation
+    item = _item(item_key)
+    if not services.can_answer(current_user, org, item):
+        abort(403)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        given = services.AnswerInput(
+            text=form.note.data if item.kind != "text" else form.text.data,
+            date_value=form.date_value.data,
+            attested_by_name=form.attested_by_name.data,
+            attested_by_role=form.attested_by_role.data,
+            confirmed=bool(form.confirmed.data),
+            upload=form.file.data,
+        )
+        try:
+            services.submit_answer(
+                org,
+                by=current_user,
+                item_key=item.key,
+                based_on=_int_or_none(form.based_on.data),
+                given=given,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{item.title}” submitted for review.", "success")
+            return redirect(url_for("readiness.show_item", org_id=org.id, item_key=item.key))
+    return _render_item(org, item, 400, answer_form=form)
+
+
+@bp.route("/organisations/<int:org_id>/checklist/<item_key>/review", methods=["POST"])
+@access(ORG_TRAINER)
+def review_item(org_id: int, item_key: str):
+    org = g.organisation
+    item = _item(item_key)
+    form = ItemReviewForm()
+    if form.validate_on_submit():
+        try:
+            answer = services.review_answer(
+                org,
+                by=current_user,
+                item_key=item.key,
+                answer_id=_int_or_none(form.answer_id.data),
+                decision=form.decision.data,
+                comment=form.comment.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{item.title}”: {answer.status_label.lower()}.", "success")
+            return redirect(url_for("readiness.show_item", org_id=org.id, item_key=item.key))
+    return _render_item(org, item, 400, review_form=form)
+
+
+@bp.route("/organisations/<int:org_id>/checklist/<item_key>/comments", methods=["POST"])
+@access(ORG_VIEWER)
+def add_comment(org_id: int, item_key: str):
+    org = g.organisation
+    item = _item(item_key)
+    if current_user.has_role("auditor") and not org_services.membership_of(current_user, org.id):
+        abort(403)  # auditors read, they do not take part
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            services.add_comment(org, by=current_user, item_key=item.key, body=form.body.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Comment posted.", "success")
+            return redirect(
+                url_for("readiness.show_item", org_id=org.id, item_key=item.key) + "#thread"
+            )
+    return _render_item(org, item, 400, comment_form=form)
+
+
+@bp.route("/organisations/<int:org_id>/readiness/submit", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def submit_for_review(org_id: int):
+    org = g.organisation
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.submit_for_review(org, by=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return _render_panel(org, 400)
+        db.session.commit()
+        flash(
+            f"{org.name} is submitted for readiness review. The trainers have been told.", "success"
+        )
+    return redirect(url_for("readiness.show_readiness", org_id=org.id))
+
+
+@bp.route("/evidence/<int:file_id>")
+@access(EVIDENCE_VIEWER)
+def download_evidence(file_id: int):
+    evidence = g.evidence
+    try:
+        return send_stored(
+            evidence.storage_key,
+            download_name=evidence.original_name,
+            content_type=evidence.content_type,
+        )
+    except FileNotFoundError:
+        abort(404)
+
+
+@bp.route("/readiness/queue")
+@access(roles("trainer"))
+def review_queue():
+    return render_template("readiness/queue.html", queue=services.review_queue())
