@@ -1,0 +1,1 @@
+"""Immersion: cohorts, sessions, bookings, attendance (by hand and from Zoom reports)."""
