@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
+    from app.immersion.routes import bp as immersion_bp
     from app.organisations.routes import bp as organisations_bp
     from app.readiness.routes import bp as readiness_bp
     from app.training.routes import bp as training_bp
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
         organisations_bp,
         training_bp,
         readiness_bp,
+        immersion_bp,
     ):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.

@@ -304,6 +304,91 @@ MATRIX = [
         "/readiness/queue",
         dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=403),
     ),
+    (
+        "GET",
+        "/immersion/cohorts",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/new",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/new",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/sessions",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/status",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/attendance.csv",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/sessions/{session}/attendance",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/attendance",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/zoom",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/zoom/confirm",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/immersion",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/immersion/{cohort}/book",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/immersion/bookings/{booking}/attendees",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/immersion/bookings/{booking}/cancel",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/immersion/mine",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/mine.ics",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
 ]
 
 
@@ -334,12 +419,46 @@ def other_organisation(app, make_user):
         ).invitation
         db.session.commit()
         evidence = _evidence_for(org, lead)
+        cohort, session, booking = _cohort_for(org, make_user(roles=("trainer",)), coordinator)
         return {
+            "cohort": cohort.id,
+            "session": session.id,
+            "booking": booking.id,
             "org": org.id,
             "member": member.id,
             "invitation": invitation.id,
             "evidence": evidence.id,
         }
+
+
+def _cohort_for(org, trainer, attendee):
+    """A cohort with one session, and a booking of `org` on it."""
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+    from app.extensions import db
+    from app.immersion import services
+    from app.immersion.models import Booking, BookingAttendee
+
+    cohort = services.create_cohort(
+        by=trainer,
+        title="Matrix cohort",
+        description="",
+        capacity=5,
+        booking_deadline=utcnow() + timedelta(days=30),
+    )
+    session = services.add_session(
+        cohort,
+        by=trainer,
+        title="Day 1",
+        starts_at=utcnow() + timedelta(days=40),
+        duration_minutes=90,
+    )
+    booking = Booking(cohort_id=cohort.id, organisation_id=org.id, status="confirmed")
+    booking.attendees = [BookingAttendee(user_id=attendee.id)]
+    db.session.add(booking)
+    db.session.commit()
+    return cohort, session, booking
 
 
 def _evidence_for(org, uploader):
@@ -382,7 +501,18 @@ def test_every_endpoint_is_in_the_role_matrix(app):
     for method, path, _ in MATRIX:
         adapter = app.url_map.bind("localhost")
         endpoint, _args = adapter.match(
-            _fill(path, target=1, org=1, member=1, invitation=1, evidence=1), method=method
+            _fill(
+                path,
+                target=1,
+                org=1,
+                member=1,
+                invitation=1,
+                evidence=1,
+                cohort=1,
+                session=1,
+                booking=1,
+            ),
+            method=method,
         )
         covered.add(endpoint)
     uncovered = {

@@ -36,10 +36,12 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.is_authenticated:
         items += [
             ("training.my_training", "My training"),
+            ("immersion.my_immersion", "My Immersion"),
             ("organisations.screening_queue", "Screening queue"),
             ("readiness.review_queue", "Evidence review"),
             ("organisations.list_organisations", "Organisations"),
             ("training.programme_overview", "Training"),
+            ("immersion.list_cohorts", "Immersion"),
             ("admin.list_users", "Users"),
             ("audit.list_events", "Audit log"),
         ]

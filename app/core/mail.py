@@ -28,12 +28,17 @@ class LogAndKeepEmailBackend(LocmemBackend):
         return super().send_messages(messages)
 
 
+def render_email(subject: str, template: str, **context) -> tuple[str, str]:
+    """The full subject line and body of `templates/email/<template>.txt`."""
+    body = render_template(f"email/{template}.txt", **context)
+    return f"[{current_app.config['SITE_NAME']}] {subject}", body
+
+
 def send_email(to: str | list[str], subject: str, template: str, **context) -> None:
     """Render `templates/email/<template>.txt` with `context` and send it."""
     recipients = [to] if isinstance(to, str) else list(to)
-    body = render_template(f"email/{template}.txt", **context)
-    site = current_app.config["SITE_NAME"]
-    EmailMessage(subject=f"[{site}] {subject}", body=body, to=recipients).send()
+    full_subject, body = render_email(subject, template, **context)
+    EmailMessage(subject=full_subject, body=body, to=recipients).send()
 
 
 def outbox() -> list:

@@ -521,14 +521,10 @@ class Requirement:
 
 
 def immersion_requirement(org: Organisation) -> Requirement:
-    """Immersion attendance by the required role-holders (the Immersion area records it)."""
-    return Requirement(
-        "immersion",
-        "Immersion attendance",
-        False,
-        "No Immersion attendance recorded yet.",
-        ["Book the team onto an Immersion cohort; attendance is recorded by the superhub."],
-    )
+    """Immersion attendance by the required role-holders (computed by the Immersion area)."""
+    from app.immersion.services import immersion_requirement as from_attendance
+
+    return from_attendance(org)
 
 
 def requirements(org: Organisation) -> list[Requirement]:

@@ -1,0 +1,156 @@
+"""Immersion cohorts, their sessions, team bookings and attendance with its history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import UTCDateTime, utcnow
+from app.extensions import db
+from app.organisations.models import Organisation
+
+COHORT_STATUSES = {
+    "open": "Open for booking",
+    "full": "Full (waiting list)",
+    "closed": "Booking closed",
+    "completed": "Completed",
+}
+ATTENDANCE_STATUSES = {"present": "Present", "partial": "Partly present", "absent": "Absent"}
+
+
+class ImmersionCohort(db.Model):
+    __tablename__ = "immersion_cohort"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int] = mapped_column(Integer)  # organisations
+    booking_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    # Attendance rules: a session counts at this % of its length; the cohort is met at
+    # this % of sessions (programme defaults, adjustable per cohort).
+    session_minimum_percent: Mapped[int] = mapped_column(Integer, default=75)
+    attendance_threshold_percent: Mapped[int] = mapped_column(Integer, default=80)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    sessions: Mapped[list[ImmersionSession]] = relationship(
+        back_populates="cohort",
+        order_by="ImmersionSession.starts_at",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def status_label(self) -> str:
+        return COHORT_STATUSES.get(self.status, self.status)
+
+
+class ImmersionSession(db.Model):
+    __tablename__ = "immersion_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_cohort.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    join_url: Mapped[str] = mapped_column(String(500), default="")
+    facilitators: Mapped[str] = mapped_column(String(300), default="")
+    prework_modules: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recording_url: Mapped[str] = mapped_column(String(500), default="")
+
+    cohort: Mapped[ImmersionCohort] = relationship(back_populates="sessions")
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    def minimum_minutes(self, percent: int) -> int:
+        return -(-self.duration_minutes * percent // 100)  # round up
+
+
+class Booking(db.Model):
+    """An organisation's place (or place in the queue) on a cohort."""
+
+    __tablename__ = "immersion_booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_cohort.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), index=True)  # confirmed, waiting, cancelled
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    cohort: Mapped[ImmersionCohort] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    attendees: Mapped[list[BookingAttendee]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class BookingAttendee(db.Model):
+    __tablename__ = "immersion_booking_attendee"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "user_id", name="uq_immersion_booking_attendee_booking_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_booking.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+
+    booking: Mapped[Booking] = relationship(back_populates="attendees")
+    user: Mapped[User] = relationship(lazy="selectin")
+
+
+class AttendanceRecord(db.Model):
+    __tablename__ = "immersion_attendance"
+    __table_args__ = (
+        UniqueConstraint("session_id", "user_id", name="uq_immersion_attendance_session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_session.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(10), default="hand")  # hand or zoom
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return ATTENDANCE_STATUSES.get(self.status, self.status)
+
+
+class AttendanceChange(db.Model):
+    """Every change to an existing attendance record, with its reason (kept for ever)."""
+
+    __tablename__ = "immersion_attendance_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_attendance.id", ondelete="CASCADE"), index=True
+    )
+    old_status: Mapped[str] = mapped_column(String(10))
+    old_minutes: Mapped[int] = mapped_column(Integer)
+    new_status: Mapped[str] = mapped_column(String(10))
+    new_minutes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    changed_by: Mapped[User | None] = relationship()

@@ -1,0 +1,534 @@
+"""Immersion pages: cohorts, sessions, attendance, Zoom import, bookings, My Immersion."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from app.core.csv import csv_response
+from app.core.errors import ServiceError
+from app.core.forms import ConfirmForm, attach_error, choices
+from app.core.policy import AUTHENTICATED, access, roles
+from app.extensions import db
+from app.immersion import services, zoom
+from app.immersion.forms import (
+    BookingForm,
+    CohortForm,
+    CohortStatusForm,
+    SessionForm,
+    ZoomReportForm,
+)
+from app.immersion.ical import sessions_calendar
+from app.immersion.models import ATTENDANCE_STATUSES, Booking, ImmersionCohort, ImmersionSession
+from app.organisations import journey
+from app.organisations import services as org_services
+from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
+
+bp = Blueprint("immersion", __name__)
+STAFF = roles("trainer", "admin")
+VIEWERS = roles("trainer", "admin", "auditor")
+
+
+def _utc(naive):
+    """A date-time typed in the display time zone, as aware UTC (DST handled by zoneinfo)."""
+    if naive is None:
+        return None
+    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _cohort(cohort_id: int) -> ImmersionCohort:
+    cohort = db.session.get(ImmersionCohort, cohort_id)
+    if cohort is None:
+        abort(404)
+    return cohort
+
+
+def _session(session_id: int) -> ImmersionSession:
+    session = db.session.get(ImmersionSession, session_id)
+    if session is None:
+        abort(404)
+    return session
+
+
+def _module_choices():
+    from app.training.services import curriculum
+
+    return choices(*((m.slug, m.title) for m in curriculum().modules))
+
+
+# --- trainers: cohorts and sessions ----------------------------------------------------
+
+
+@bp.route("/immersion/cohorts")
+@access(VIEWERS)
+def list_cohorts():
+    return render_template("immersion/cohorts.html", cohorts=services.list_cohorts())
+
+
+@bp.route("/immersion/cohorts/new", methods=["GET", "POST"])
+@access(STAFF)
+def new_cohort():
+    form = CohortForm()
+    if form.validate_on_submit():
+        try:
+            cohort = services.create_cohort(
+                by=current_user,
+                title=form.title.data,
+                description=form.description.data,
+                capacity=form.capacity.data,
+                booking_deadline=_utc(form.booking_deadline.data),
+                session_minimum_percent=form.session_minimum_percent.data,
+                attendance_threshold_percent=form.attendance_threshold_percent.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Cohort “{cohort.title}” created. Now add its sessions.", "success")
+            return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
+    return render_template("immersion/new_cohort.html", form=form), (
+        400 if form.is_submitted() else 200
+    )
+
+
+def _render_cohort(cohort, status=200, session_form=None):
+    attendees, sessions, records, summaries = services.attendance_grid(cohort)
+    bookings = list(
+        db.session.scalars(
+            db.select(Booking)
+            .where(Booking.cohort_id == cohort.id)
+            .order_by(Booking.queued_at, Booking.id)
+        )
+    )
+    if session_form is None:
+        session_form = SessionForm()
+    session_form.prework_modules.choices = _module_choices()
+    return render_template(
+        "immersion/cohort.html",
+        cohort=cohort,
+        attendees=attendees,
+        sessions=sessions,
+        records=records,
+        summaries=summaries,
+        bookings=bookings,
+        session_form=session_form,
+        status_form=CohortStatusForm(status=cohort.status if cohort.status != "full" else "open"),
+        zoom_form=ZoomReportForm(),
+        statuses=ATTENDANCE_STATUSES,
+    ), status
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>")
+@access(VIEWERS)
+def show_cohort(cohort_id: int):
+    return _render_cohort(_cohort(cohort_id))
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/sessions", methods=["POST"])
+@access(STAFF)
+def add_session(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = SessionForm()
+    form.prework_modules.choices = _module_choices()
+    if form.validate_on_submit():
+        try:
+            services.add_session(
+                cohort,
+                by=current_user,
+                title=form.title.data,
+                starts_at=_utc(form.starts_at.data),
+                duration_minutes=form.duration_minutes.data,
+                join_url=form.join_url.data,
+                facilitators=form.facilitators.data,
+                prework_modules=form.prework_modules.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Session added.", "success")
+            return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
+    return _render_cohort(cohort, 400, session_form=form)
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/status", methods=["POST"])
+@access(STAFF)
+def set_status(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = CohortStatusForm()
+    if form.validate_on_submit():
+        try:
+            services.set_cohort_status(cohort, by=current_user, status=form.status.data)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"Cohort status: {cohort.status_label}.", "success")
+    return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/attendance.csv")
+@access(VIEWERS)
+def export_attendance(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    attendees, sessions, records, summaries = services.attendance_grid(cohort)
+
+    def rows():
+        yield [
+            "organisation",
+            "attendee",
+            "email",
+            *[s.title for s in sessions],
+            "sessions counted",
+            "percent",
+            "threshold met",
+        ]
+        for a in attendees:
+            cells = []
+            for s in sessions:
+                r = records.get((s.id, a.user_id))
+                cells.append(f"{r.status} ({r.minutes} min)" if r else "")
+            summary = summaries[a.user_id]
+            yield [
+                a.booking.organisation.name,
+                a.user.name,
+                a.user.email,
+                *cells,
+                summary.counted,
+                summary.percent,
+                "yes" if summary.met else "no",
+            ]
+
+    return csv_response(rows(), f"immersion-cohort-{cohort.id}-attendance.csv")
+
+
+# --- attendance ------------------------------------------------------------------------
+
+
+def _render_attendance(session, status=200, errors=None, posted=None, preview=None):
+    attendees, _sessions, records, _summaries = services.attendance_grid(session.cohort)
+    return render_template(
+        "immersion/attendance.html",
+        session=session,
+        cohort=session.cohort,
+        attendees=attendees,
+        records=records,
+        statuses=ATTENDANCE_STATUSES,
+        form=ConfirmForm(),
+        zoom_form=ZoomReportForm(),
+        errors=errors or {},
+        posted=posted or {},
+        preview=preview,
+    ), status
+
+
+@bp.route("/immersion/sessions/<int:session_id>/attendance")
+@access(STAFF)
+def session_attendance(session_id: int):
+    return _render_attendance(_session(session_id))
+
+
+def _save_rows(session, rows, source):
+    """Apply (user_id, status, minutes, reason) rows; all or nothing. Returns errors."""
+    errors = {}
+    for user_id, status, minutes, reason in rows:
+        try:
+            with db.session.begin_nested():
+                services.record_attendance(
+                    session,
+                    by=current_user,
+                    user_id=user_id,
+                    status=status,
+                    minutes=minutes,
+                    reason=reason,
+                    source=source,
+                )
+        except ServiceError as error:
+            errors[user_id] = error.message
+    return errors
+
+
+def _int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return -1
+
+
+@bp.route("/immersion/sessions/<int:session_id>/attendance", methods=["POST"])
+@access(STAFF)
+def save_attendance(session_id: int):
+    session = _session(session_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    attendees, _s, records, _sum = services.attendance_grid(session.cohort)
+    rows = []
+    for a in attendees:
+        status = request.form.get(f"status-{a.user_id}", "")
+        if not status:
+            continue  # left blank: not recorded yet
+        rows.append(
+            (
+                a.user_id,
+                status,
+                _int(request.form.get(f"minutes-{a.user_id}")),
+                request.form.get(f"reason-{a.user_id}", "")[:2000],
+            )
+        )
+    errors = _save_rows(session, rows, "hand")
+    if errors:
+        db.session.rollback()
+        return _render_attendance(session, 400, errors=errors, posted=request.form)
+    db.session.commit()
+    flash(f"Attendance saved for “{session.title}”.", "success")
+    return redirect(url_for("immersion.session_attendance", session_id=session.id))
+
+
+@bp.route("/immersion/sessions/<int:session_id>/zoom", methods=["POST"])
+@access(STAFF)
+def preview_zoom(session_id: int):
+    session = _session(session_id)
+    form = ZoomReportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    upload = form.report.data
+    if upload is None or not upload.filename:
+        return _render_attendance(
+            session, 400, errors={"zoom": "Choose the CSV file Zoom exported."}
+        )
+    data = upload.stream.read(10 * 1024 * 1024 + 1)
+    if len(data) > 10 * 1024 * 1024:
+        return _render_attendance(session, 400, errors={"zoom": "The report is larger than 10 MB."})
+    try:
+        report = zoom.parse_report(data)
+    except zoom.ReportError as error:
+        return _render_attendance(session, 400, errors={"zoom": str(error)})
+    attendees, _s, _r, _sum = services.attendance_grid(session.cohort)
+    people = [a.user for a in attendees]
+    staff_emails = [current_user.email]
+    proposal = zoom.propose(report, people, ignore_emails=staff_emails)
+    return _render_attendance(session, preview={"report": report, "proposal": proposal})
+
+
+@bp.route("/immersion/sessions/<int:session_id>/zoom/confirm", methods=["POST"])
+@access(STAFF)
+def confirm_zoom(session_id: int):
+    session = _session(session_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    minimum = session.minimum_minutes(session.cohort.session_minimum_percent)
+    rows = []
+    for key in request.form:
+        if not key.startswith("use-"):
+            continue
+        user_id = _int(key[4:])
+        minutes = _int(request.form.get(f"minutes-{user_id}"))
+        if minutes is None or minutes < 0:
+            return _render_attendance(
+                session, 400, errors={"zoom": "Every confirmed row needs its minutes (0 or more)."}
+            )
+        status = "present" if minutes >= minimum else ("partial" if minutes else "absent")
+        rows.append((user_id, status, minutes, request.form.get("reason", "")[:2000]))
+    if not rows:
+        return _render_attendance(
+            session,
+            400,
+            errors={"zoom": "Tick at least one row to save, or upload the report again."},
+        )
+    errors = _save_rows(session, rows, "zoom")
+    if errors:
+        db.session.rollback()
+        return _render_attendance(
+            session,
+            400,
+            errors={"zoom": "Nothing was saved: " + " ".join(sorted(set(errors.values())))},
+        )
+    db.session.commit()
+    flash(f"Attendance from the Zoom report saved for {len(rows)} people.", "success")
+    return redirect(url_for("immersion.session_attendance", session_id=session.id))
+
+
+# --- the organisation's bookings -------------------------------------------------------
+
+
+def _team_context(org):
+    membership = org_services.membership_of(current_user, org.id)
+    return {
+        "org": org,
+        "membership": membership,
+        "is_lead": membership is not None and membership.has_role("hub_lead"),
+        "my_organisations": org_services.organisations_of(current_user) if membership else [],
+        "steps": journey.steps(org.stage),
+        "stage_label": journey.stage_label(org.stage),
+    }
+
+
+def _member_choices(org):
+    return choices(
+        *(
+            (str(m.user_id), f"{m.user.name} — {', '.join(sorted(m.roles))}")
+            for m in org_services.team_members(org)
+        )
+    )
+
+
+@bp.route("/organisations/<int:org_id>/immersion")
+@access(ORG_VIEWER)
+def team_immersion(org_id: int, booking_form=None, status=200):
+    org = g.organisation
+    bookings = services.organisation_attendance(org)
+    booked_ids = {b.cohort_id for b, _ in bookings if b.status in services.ACTIVE}
+    open_cohorts = [
+        c
+        for c, _n, _w in services.list_cohorts()
+        if c.status in ("open", "full") and c.id not in booked_ids
+    ]
+    forms = {}
+    for cohort in open_cohorts:
+        form = booking_form if booking_form and booking_form[0] == cohort.id else None
+        f = form[1] if form else BookingForm(prefix=f"c{cohort.id}")
+        f.attendees.choices = _member_choices(org)
+        forms[cohort.id] = f
+    change_forms = {}
+    for booking, _ in bookings:
+        f = BookingForm(
+            prefix=f"b{booking.id}", attendees=[str(a.user_id) for a in booking.attendees]
+        )
+        f.attendees.choices = _member_choices(org)
+        change_forms[booking.id] = f
+    return render_template(
+        "immersion/team.html",
+        bookings=bookings,
+        open_cohorts=open_cohorts,
+        forms=forms,
+        change_forms=change_forms,
+        verified=services.agreements_verified(org),
+        cancel_form=ConfirmForm(),
+        **_team_context(org),
+    ), status
+
+
+@bp.route("/organisations/<int:org_id>/immersion/<int:cohort_id>/book", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def book(org_id: int, cohort_id: int):
+    org = g.organisation
+    cohort = _cohort(cohort_id)
+    form = BookingForm(prefix=f"c{cohort.id}")
+    form.attendees.choices = _member_choices(org)
+    if form.validate_on_submit():
+        try:
+            booking = services.book(org, cohort, by=current_user, attendee_ids=form.attendees.data)
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Booked on “{cohort.title}”: place confirmed."
+                if booking.status == "confirmed"
+                else f"“{cohort.title}” is full: you are on the waiting list.",
+                "success",
+            )
+            return redirect(url_for("immersion.team_immersion", org_id=org.id))
+    return team_immersion(org_id, booking_form=(cohort.id, form), status=400)
+
+
+def _booking(org, booking_id) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.organisation_id != org.id:
+        abort(404)
+    return booking
+
+
+@bp.route(
+    "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/attendees", methods=["POST"]
+)
+@access(ORG_HUB_LEAD)
+def change_attendees(org_id: int, booking_id: int):
+    org = g.organisation
+    booking = _booking(org, booking_id)
+    form = BookingForm(prefix=f"b{booking.id}")
+    form.attendees.choices = _member_choices(org)
+    if form.validate_on_submit():
+        try:
+            services.change_attendees(booking, by=current_user, attendee_ids=form.attendees.data)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("Attendees updated.", "success")
+    return redirect(url_for("immersion.team_immersion", org_id=org.id))
+
+
+@bp.route(
+    "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/cancel", methods=["POST"]
+)
+@access(ORG_HUB_LEAD)
+def cancel_booking(org_id: int, booking_id: int):
+    org = g.organisation
+    booking = _booking(org, booking_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(booking, by=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("Booking cancelled.", "info")
+    return redirect(url_for("immersion.team_immersion", org_id=org.id))
+
+
+# --- trainees --------------------------------------------------------------------------
+
+
+@bp.route("/immersion/mine")
+@access(AUTHENTICATED)
+def my_immersion():
+    rows = services.upcoming_for(current_user)
+    sessions = {s.id for s, _b, _l, _p in rows}
+    from app.immersion.models import AttendanceRecord
+
+    records = {
+        r.session_id: r
+        for r in db.session.scalars(
+            db.select(AttendanceRecord).where(
+                AttendanceRecord.user_id == current_user.id,
+                AttendanceRecord.session_id.in_(sessions or {0}),
+            )
+        )
+    }
+    return render_template("immersion/mine.html", rows=rows, records=records)
+
+
+@bp.route("/immersion/mine.ics")
+@access(AUTHENTICATED)
+def my_calendar():
+    sessions = [s for s, _b, _l, _p in services.upcoming_for(current_user)]
+    response = Response(
+        sessions_calendar("My ECHO Immersion sessions", sessions), mimetype="text/calendar"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="my-immersion.ics"'
+    return response
