@@ -389,6 +389,46 @@ MATRIX = [
         "/immersion/mine.ics",
         dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
     ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/recording",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/resources",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/library",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/resources/{resource}",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/evaluation",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/evaluation",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/evaluation/results",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/evaluation/results.csv",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
 ]
 
 
@@ -419,8 +459,11 @@ def other_organisation(app, make_user):
         ).invitation
         db.session.commit()
         evidence = _evidence_for(org, lead)
-        cohort, session, booking = _cohort_for(org, make_user(roles=("trainer",)), coordinator)
+        cohort, session, booking, resource = _cohort_for(
+            org, make_user(roles=("trainer",)), coordinator
+        )
         return {
+            "resource": resource.id,
             "cohort": cohort.id,
             "session": session.id,
             "booking": booking.id,
@@ -457,8 +500,18 @@ def _cohort_for(org, trainer, attendee):
     booking = Booking(cohort_id=cohort.id, organisation_id=org.id, status="confirmed")
     booking.attendees = [BookingAttendee(user_id=attendee.id)]
     db.session.add(booking)
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    resource = services.add_resource(
+        session,
+        by=trainer,
+        title="Slides",
+        upload=FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="slides.pdf"),
+    )
     db.session.commit()
-    return cohort, session, booking
+    return cohort, session, booking, resource
 
 
 def _evidence_for(org, uploader):
@@ -511,6 +564,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 cohort=1,
                 session=1,
                 booking=1,
+                resource=1,
             ),
             method=method,
         )

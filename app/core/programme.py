@@ -34,6 +34,10 @@ class ProgrammeSettings:
     min_spokes: int
     max_spokes: int
     check_cooldown_minutes: int = 0
+    session_minimum_percent: int = 75
+    attendance_threshold_percent: int = 80
+    evaluation_days: int = 30
+    evaluation_statements: tuple[tuple[str, str], ...] = ()
 
 
 def _get(data: dict, path: str, source: Path):
@@ -49,6 +53,13 @@ def _positive_int(data: dict, path: str, source: Path, minimum: int = 1) -> int:
     value = _get(data, path, source)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ProgrammeError(f"{source}: {path}: must be a whole number ≥ {minimum}, got {value!r}")
+    return value
+
+
+def _percent(data: dict, field_path: str, source: Path) -> int:
+    value = _positive_int(data, field_path, source)
+    if value > 100:
+        raise ProgrammeError(f"{source}: {field_path}: must be a percentage from 1 to 100")
     return value
 
 
@@ -80,7 +91,31 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
         raise ProgrammeError(
             f"{path}: training.check_cooldown_minutes: must be a whole number ≥ 0, got {cooldown!r}"
         )
+    minimum = _percent(data, "immersion.session_minimum_percent", path)
+    threshold = _percent(data, "immersion.attendance_threshold_percent", path)
+    evaluation_days = _positive_int(data, "immersion.evaluation_days", path)
+    raw_statements = _get(data, "immersion.evaluation_statements", path)
+    if not isinstance(raw_statements, list) or not raw_statements:
+        raise ProgrammeError(f"{path}: immersion.evaluation_statements: must be a non-empty list")
+    statements = []
+    for index, item in enumerate(raw_statements):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("key"), str)
+            or not isinstance(item.get("text"), str)
+            or not item["text"].strip()
+        ):
+            raise ProgrammeError(
+                f"{path}: immersion.evaluation_statements[{index}]: needs a key and a text"
+            )
+        statements.append((item["key"], item["text"].strip()))
+    if len({k for k, _ in statements}) != len(statements):
+        raise ProgrammeError(f"{path}: immersion.evaluation_statements: duplicate key")
     return ProgrammeSettings(
+        session_minimum_percent=minimum,
+        attendance_threshold_percent=threshold,
+        evaluation_days=evaluation_days,
+        evaluation_statements=tuple(statements),
         check_cooldown_minutes=cooldown,
         required_roles=tuple(dict.fromkeys(roles)),
         invitation_expiry_days=_positive_int(data, "invitations.expiry_days", path),

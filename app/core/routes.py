@@ -17,14 +17,22 @@ bp = Blueprint("core", __name__)
 def home():
     organisations = []
     queue_size = 0
+    evaluations = []
     if current_user.is_authenticated:
+        from app.immersion.services import pending_evaluations
+
+        evaluations = pending_evaluations(current_user)
         from app.organisations import services as organisation_services
 
         organisations = organisation_services.organisations_of(current_user)
         if current_user.has_role("trainer"):
             queue_size = organisation_services.stage_counts()["submitted"]
     return render_template(
-        "core/home.html", user=current_user, organisations=organisations, queue_size=queue_size
+        "core/home.html",
+        user=current_user,
+        organisations=organisations,
+        queue_size=queue_size,
+        evaluations=evaluations,
     )
 
 

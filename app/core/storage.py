@@ -63,8 +63,19 @@ def display_name(filename: str | None, fallback: str = "document") -> str:
     name = (filename or "").replace("\\", "/").split("/")[-1]
     name = unicodedata.normalize("NFC", name)
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = re.sub(r"\s+", " ", name).strip().lstrip(".")
-    return name[:150] or fallback
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".").replace('"', "'")
+    if len(name) > 150:  # shorten, keeping the extension
+        stem, dot, ext = name.rpartition(".")
+        keep = 149 - len(ext)
+        name = f"{stem[:keep].rstrip()}.{ext}" if dot and stem and keep > 0 else name[:150]
+    return name or fallback
+
+
+def _size_label(limit: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= scale:
+            return f"{round(limit / scale, 1):g} {unit}"
+    return f"{limit} bytes"
 
 
 def _extension(filename: str) -> str:
@@ -120,7 +131,7 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
                 size += len(chunk)
                 if size > limit:
                     raise ServiceError(
-                        f"“{original}” is larger than {limit // (1024 * 1024)} MB. "
+                        f"“{original}” is larger than {_size_label(limit)}. "
                         "Upload a smaller file (for example a compressed PDF).",
                         field="file",
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -151,6 +153,11 @@ DEMO_PEOPLE = [
     # Riverside Care Homes Group, Nottingham
     DemoPerson("Mark Whitworth", "Operations Director, Riverside Care Homes Group"),
     DemoPerson("Janet Booth", "Learning and Development Lead"),
+    # Mourne Coast Hospice, Newcastle, County Down
+    DemoPerson("Dr Aoife Murphy", "Medical Director, Mourne Coast Hospice"),
+    DemoPerson("Conor Doyle", "Education Coordinator"),
+    DemoPerson("Bronagh Quinn", "Lead Nurse for Community Services"),
+    DemoPerson("Dr Padraig Byrne", "Consultant in Palliative Medicine"),
     # Harbourside Hospice, Plymouth
     DemoPerson("Helen Pascoe", "Director of Care, Harbourside Hospice"),
     DemoPerson("Ben Trelawny", "Education Coordinator"),
@@ -278,6 +285,49 @@ DEMO_ORGANISATIONS = [
                 "accept",
                 by=TRAINER_2,
                 text="A strong team with a clear rural need. Welcome to the programme.",
+            ),
+        ),
+    ),
+    DemoOrganisation(
+        details=OrganisationDetails(
+            name="Mourne Coast Hospice",
+            org_type="hospice",
+            nation="northern_ireland",
+            address="Shore Road\nNewcastle\nCounty Down BT33 9ZS",
+            website="https://www.mournecoasthospice.example",
+            phone="028 9649 6345",
+        ),
+        lead=demo_email("Dr Aoife Murphy"),
+        team=(
+            (demo_email("Conor Doyle"), ("coordinator",)),
+            (demo_email("Bronagh Quinn"), ("facilitator",)),
+            (demo_email("Dr Padraig Byrne"), ("specialist",)),
+        ),
+        application=dict(
+            network_name="South Down Palliative Care in the Community ECHO",
+            theme="Recognising dying and care in the last days of life",
+            target_audience="District nurses, GP practices, care homes and domiciliary care "
+            "teams across Newry, Mourne and Down.",
+            expected_spokes=22,
+            motivation="Most people in our area die at home or in a care home, cared for by "
+            "teams who see few deaths a year. Fortnightly case discussions with our specialist "
+            "team would give them confidence and a network to call on.",
+            sponsor_name="Siobhan McKenna",
+            sponsor_role="Chief Executive",
+            sponsor_email="siobhan.mckenna@mournecoasthospice.example",
+            vc_licence="yes",
+            delivery_notes="Zoom, fortnightly on Wednesday afternoons; recorded teaching "
+            "segments only.",
+            heard_about="A Northern Ireland hospice education forum.",
+            intro_session_date=_ago(75),
+        ),
+        steps=(
+            Step("submit"),
+            Step(
+                "accept",
+                by=TRAINER_1,
+                text="A clear need and a complete team. Welcome aboard; the partnership "
+                "agreements are your first step.",
             ),
         ),
     ),
@@ -559,11 +609,435 @@ def seed_training(log: Callable[[str], None]) -> None:
     log(f"recorded training progress for {org.name}'s team")
 
 
+# --- readiness: agreements and checklist evidence ---------------------------------------
+#
+# Organisations in training at different points of the checklist, with real (small) PDF and
+# PNG evidence files made here and passed through the real upload, answer and review
+# services, so files are type-checked, hashed and stored exactly like an upload.
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    """A one-page PDF (rendered with WeasyPrint) or, with `qr`, a PNG QR code."""
+
+    filename: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    signed_by: str = ""  # "Name, Role" printed under a signature line
+    qr: str = ""  # PNG: the QR code of this address
+
+
+@dataclass(frozen=True)
+class AgreementStep:
+    kind: str
+    document: DemoDocument
+    signatory_name: str
+    signatory_role: str
+    signed_days_ago: int
+    decision: str = ""  # "", "accept" or "reject"
+    by: str = TRAINER_1
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerStep:
+    item: str
+    by: str  # the member answering (the hub lead or the member with the item's role)
+    text: str = ""
+    days: int | None = None  # date answers: days from today (negative: in the past)
+    attested_by: tuple[str, str] | None = None  # (name, role)
+    document: DemoDocument | None = None
+    decision: str = ""  # "", "accept" or "changes"
+    reviewer: str = TRAINER_1
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class DemoReadiness:
+    agreements: tuple[AgreementStep, ...]
+    answers: tuple[AnswerStep, ...]
+
+
+def _letter(filename: str, title: str, signed_by: str, *paragraphs: str) -> DemoDocument:
+    return DemoDocument(filename, title, paragraphs, signed_by)
+
+
+GLEN_AFFRIC_CEO = ("Alasdair Mackay", "Chief Executive")
+MOURNE_CEO = ("Siobhan McKenna", "Chief Executive")
+
+DEMO_READINESS: dict[str, DemoReadiness] = {
+    # Both agreements verified (one after a rejected first upload); most items accepted,
+    # one with changes requested, one waiting for review, the optional one not started.
+    "Glen Affric Hospice": DemoReadiness(
+        agreements=(
+            AgreementStep(
+                "ip_terms",
+                _letter(
+                    "IP Terms of Use Agreement - Glen Affric Hospice.pdf",
+                    "IP Terms of Use Agreement",
+                    "",
+                    "Glen Affric Hospice agrees to the Project ECHO IP Terms of Use for the "
+                    "Highland Remote and Rural Palliative Care ECHO.",
+                    "Signature page to follow.",
+                ),
+                *GLEN_AFFRIC_CEO,
+                signed_days_ago=40,
+                decision="reject",
+                by=TRAINER_1,
+                reason="This copy has no signature on the final page. Please upload the "
+                "fully signed agreement.",
+            ),
+            AgreementStep(
+                "ip_terms",
+                _letter(
+                    "IP Terms of Use Agreement - signed.pdf",
+                    "IP Terms of Use Agreement",
+                    ", ".join(GLEN_AFFRIC_CEO),
+                    "Glen Affric Hospice agrees to the Project ECHO IP Terms of Use for the "
+                    "Highland Remote and Rural Palliative Care ECHO, including the use of the "
+                    "ECHO name and the sharing of de-identified session data.",
+                ),
+                *GLEN_AFFRIC_CEO,
+                signed_days_ago=35,
+                decision="accept",
+                by=TRAINER_1,
+            ),
+            AgreementStep(
+                "collaboration",
+                _letter(
+                    "Statement of Collaboration - signed.pdf",
+                    "Statement of Collaboration",
+                    ", ".join(GLEN_AFFRIC_CEO),
+                    "Glen Affric Hospice and the National Hospice ECHO Superhub will work "
+                    "together to launch the Highland Remote and Rural Palliative Care ECHO.",
+                    "The hospice commits hub team time for fortnightly sessions, and the "
+                    "superhub commits training, Immersion and launch support.",
+                ),
+                *GLEN_AFFRIC_CEO,
+                signed_days_ago=35,
+                decision="accept",
+                by=TRAINER_2,
+            ),
+        ),
+        answers=(
+            AnswerStep(
+                "sponsor-letter",
+                demo_email("Dr Morag MacLeod"),
+                text="Signed by our chief executive after the board meeting.",
+                document=_letter(
+                    "Executive sponsor letter - Alasdair Mackay.pdf",
+                    "Executive sponsor letter",
+                    ", ".join(GLEN_AFFRIC_CEO),
+                    "I confirm Glen Affric Hospice's commitment to running the Highland Remote "
+                    "and Rural Palliative Care ECHO.",
+                    "The board has agreed protected time for the hub team, the "
+                    "videoconferencing licence, and funding for at least the first year of "
+                    "fortnightly sessions.",
+                ),
+                decision="accept",
+                comment="Clear commitment to time, licence and the first year.",
+            ),
+            AnswerStep(
+                "network-design",
+                demo_email("Dr Ewan Grant"),
+                document=_letter(
+                    "Network theme, audience and curriculum outline.pdf",
+                    "Network theme, audience and curriculum outline",
+                    "",
+                    "Theme: palliative care in remote and rural communities. Audience: "
+                    "district nurses, GP practices, community hospitals and care homes.",
+                    "First cycle (12 sessions): recognising deterioration; breathlessness; "
+                    "pain at home; anticipatory medicines; care after death; bereavement.",
+                    "Shaped by a needs survey of 64 community staff and two workshops in "
+                    "Portree and Stornoway.",
+                ),
+                decision="accept",
+                reviewer=TRAINER_2,
+            ),
+            AnswerStep(
+                "spoke-recruitment",
+                demo_email("Iain Fraser"),
+                text="We will invite every district nursing team and care home in the "
+                "Highlands, Skye and the Western Isles through NHS Highland's community "
+                "nursing leads and the Scottish Care forum.\n\nEach spoke is asked to attend "
+                "fortnightly and present at least two cases a year. We expect 30 spokes at "
+                "launch.",
+                decision="accept",
+            ),
+            AnswerStep(
+                "videoconferencing",
+                demo_email("Hamish Ross"),
+                attested_by=("Hamish Ross", "Digital Services Officer"),
+                text="Teams through NHS Highland, with a Zoom licence for care homes.",
+                decision="accept",
+            ),
+            AnswerStep(
+                "case-form",
+                demo_email("Iain Fraser"),
+                text="Spokes scan this code to open the online case form.",
+                document=DemoDocument(
+                    "Case presentation form - QR code.png",
+                    "Case presentation form",
+                    qr="https://forms.glenaffrichospice.example/echo-case",
+                ),
+                decision="changes",
+                reviewer=TRAINER_2,
+                comment="The QR code opens the form, but we also need your written "
+                "de-identification process: who checks each case, when, and what happens if "
+                "identifiable details are shared. Please upload it as a PDF.",
+            ),
+            AnswerStep(
+                "governance-policies",
+                demo_email("Dr Morag MacLeod"),
+                document=_letter(
+                    "Information governance and safeguarding policies.pdf",
+                    "Information governance and safeguarding",
+                    "",
+                    "Extracts from the hospice's data protection policy (section 4, case "
+                    "information) and safeguarding adults policy (section 2, concerns raised "
+                    "by partners).",
+                    "Facilitators follow the safeguarding flowchart if a case raises a concern.",
+                ),
+                decision="accept",
+            ),
+            AnswerStep(
+                "evaluation-plan",
+                demo_email("Dr Eilidh Campbell"),
+                document=_letter(
+                    "Evaluation plan v1.pdf",
+                    "Data collection and evaluation plan (draft)",
+                    "",
+                    "Attendance from Teams reports; a short survey after each session; a "
+                    "confidence survey at 0, 6 and 12 months.",
+                ),
+                decision="changes",
+                comment="Please add the lawful basis for the survey data and how long you keep it.",
+            ),
+            AnswerStep(
+                "evaluation-plan",
+                demo_email("Dr Eilidh Campbell"),
+                text="Version 2 adds the lawful basis and retention.",
+                document=_letter(
+                    "Evaluation plan v2.pdf",
+                    "Data collection and evaluation plan",
+                    "",
+                    "Attendance from Teams reports; a short survey after each session; a "
+                    "confidence survey at 0, 6 and 12 months.",
+                    "Lawful basis: legitimate interests (education). Survey responses are kept "
+                    "for three years, then deleted. Results go to participants and the board "
+                    "every six months.",
+                ),
+                decision="accept",
+            ),
+            AnswerStep(
+                "dry-run",
+                demo_email("Iain Fraser"),
+                days=-6,
+                text="Rehearsed with two community hospital teams; Teams audio dropped once and "
+                "the backup dial-in worked.",
+                decision="accept",
+                reviewer=TRAINER_2,
+            ),
+            AnswerStep(
+                "first-session",
+                demo_email("Iain Fraser"),
+                days=35,
+                text="Invitations go out after Immersion.",
+            ),
+        ),
+    ),
+    # Just starting: one agreement verified, the other rejected with a reason; a few
+    # checklist items submitted and waiting for review.
+    "Mourne Coast Hospice": DemoReadiness(
+        agreements=(
+            AgreementStep(
+                "ip_terms",
+                _letter(
+                    "Mourne Coast - IP Terms of Use Agreement.pdf",
+                    "IP Terms of Use Agreement",
+                    ", ".join(MOURNE_CEO),
+                    "Mourne Coast Hospice agrees to the Project ECHO IP Terms of Use for the "
+                    "South Down Palliative Care in the Community ECHO.",
+                ),
+                *MOURNE_CEO,
+                signed_days_ago=12,
+                decision="accept",
+                by=TRAINER_2,
+            ),
+            AgreementStep(
+                "collaboration",
+                _letter(
+                    "Mourne Coast - Statement of Collaboration.pdf",
+                    "Statement of Collaboration",
+                    "Dr Aoife Murphy, Medical Director",
+                    "Mourne Coast Hospice and the National Hospice ECHO Superhub will work "
+                    "together to launch the South Down Palliative Care in the Community ECHO.",
+                ),
+                "Dr Aoife Murphy",
+                "Medical Director",
+                signed_days_ago=10,
+                decision="reject",
+                by=TRAINER_2,
+                reason="The Statement of Collaboration must be signed by someone who can commit "
+                "the whole organisation, usually the chief executive. Please ask Siobhan "
+                "McKenna to sign it and upload the new copy.",
+            ),
+        ),
+        answers=(
+            AnswerStep(
+                "sponsor-letter",
+                demo_email("Dr Aoife Murphy"),
+                document=_letter(
+                    "Sponsor letter - Siobhan McKenna.pdf",
+                    "Executive sponsor letter",
+                    ", ".join(MOURNE_CEO),
+                    "Mourne Coast Hospice commits hub team time, a Zoom licence and the first "
+                    "year of fortnightly sessions to the South Down ECHO network.",
+                ),
+            ),
+            AnswerStep(
+                "spoke-recruitment",
+                demo_email("Conor Doyle"),
+                text="We will start with the 14 care homes we already support and the district "
+                "nursing teams in Newry and Downpatrick, reaching them through our community "
+                "team and the Southern Trust's care home support team. We expect 22 spokes.",
+            ),
+            AnswerStep(
+                "case-form",
+                demo_email("Conor Doyle"),
+                text="The online case form; our de-identification checklist is on page 2.",
+                document=DemoDocument(
+                    "Case form QR code.png",
+                    "Case presentation form",
+                    qr="https://www.mournecoasthospice.example/echo/case-form",
+                ),
+            ),
+        ),
+    ),
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _document_bytes(document: DemoDocument, org_name: str) -> bytes:
+    """The file's bytes: a QR-code PNG, or a one-page A4 PDF letter rendered by WeasyPrint."""
+    if document.qr:
+        import segno
+
+        buffer = io.BytesIO()
+        segno.make(document.qr, error="m").save(buffer, kind="png", scale=4)
+        return buffer.getvalue()
+    from markupsafe import escape
+    from weasyprint import HTML
+
+    body = "".join(f"<p>{escape(p)}</p>" for p in document.paragraphs)
+    signature = (
+        f'<p class="signature">Signed: {escape(document.signed_by)}</p>'
+        if document.signed_by
+        else ""
+    )
+    html = (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>{escape(document.title)}</title>"
+        "<style>@page { size: A4; margin: 2.5cm }"
+        " body { font-family: sans-serif; font-size: 11pt; line-height: 1.4 }"
+        " .org { color: #005b8c; font-weight: bold } .signature { margin-top: 3em;"
+        " border-top: 1px solid #333; padding-top: .3em; width: 60% }</style></head><body>"
+        f'<p class="org">{escape(org_name)}</p><h1>{escape(document.title)}</h1>'
+        f"{body}{signature}</body></html>"
+    )
+    return HTML(string=html).write_pdf()
+
+
+def _upload(document: DemoDocument, org_name: str):
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(
+        stream=io.BytesIO(_document_bytes(document, org_name)),
+        filename=document.filename,
+        content_type="image/png" if document.qr else "application/pdf",
+    )
+
+
+def seed_readiness(log: Callable[[str], None]) -> None:
+    """Agreements and checklist answers with evidence; an organisation with agreements is
+    skipped (its readiness data exists already)."""
+    from app.readiness import services as readiness
+    from app.readiness.models import Agreement
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        for name, plan in DEMO_READINESS.items():
+            org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None or org.stage not in readiness.EDITABLE_STAGES:
+                continue
+            if db.session.scalar(
+                select(Agreement.id).where(Agreement.organisation_id == org.id).limit(1)
+            ):
+                continue
+            lead = next(m.user for m in org.memberships if m.has_role("hub_lead"))
+            for step in plan.agreements:
+                current = readiness.current_agreements(org)[step.kind]
+                agreement = readiness.upload_agreement(
+                    org,
+                    by=lead,
+                    kind=step.kind,
+                    upload=_upload(step.document, org.name),
+                    signatory_name=step.signatory_name,
+                    signatory_role=step.signatory_role,
+                    signed_on=_ago(step.signed_days_ago),
+                    based_on=current.id if current else None,
+                )
+                if step.decision:
+                    readiness.review_agreement(
+                        org,
+                        by=_person(step.by),
+                        agreement_id=agreement.id,
+                        decision=step.decision,
+                        reason=step.reason,
+                    )
+            for step in plan.answers:
+                current = readiness.current_answers(org).get(step.item)
+                attested = step.attested_by or ("", "")
+                answer = readiness.submit_answer(
+                    org,
+                    by=_person(step.by),
+                    item_key=step.item,
+                    based_on=current.id if current else None,
+                    given=readiness.AnswerInput(
+                        text=step.text,
+                        date_value=(
+                            utcnow().date() + timedelta(days=step.days)
+                            if step.days is not None
+                            else None
+                        ),
+                        attested_by_name=attested[0],
+                        attested_by_role=attested[1],
+                        confirmed=step.attested_by is not None,
+                        upload=_upload(step.document, org.name) if step.document else None,
+                    ),
+                )
+                if step.decision:
+                    readiness.review_answer(
+                        org,
+                        by=_person(step.reviewer),
+                        item_key=step.item,
+                        answer_id=answer.id,
+                        decision=step.decision,
+                        comment=step.comment,
+                    )
+            db.session.flush()
+            status = [r.met for r in readiness.requirements(org)]
+            log(
+                f"recorded readiness evidence for {org.name} "
+                f"({sum(status)} of {len(status)} requirements met)"
+            )
+
+
 # Later areas append their seeders here, in dependency order.
 SEEDERS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     seed_organisations,
     seed_training,
+    seed_readiness,
 ]
 
 

@@ -91,3 +91,22 @@ class BookingForm(FlaskForm):
 class ZoomReportForm(FlaskForm):
     report = FileField("Zoom participants report (CSV)")
     submit = SubmitField("Upload and preview")
+
+
+class RecordingForm(FlaskForm):
+    url = StringField("Recording link (https://…)", validators=[Optional(), _max(500)])
+    submit = SubmitField("Save recording link")
+
+
+class ResourceForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired("Give the resource a title."), _max(200)])
+    url = StringField("Link (https://…)", validators=[Optional(), _max(500)])
+    file = FileField("…or a file (PDF, Word, Excel, PNG or JPEG; up to 20 MB)")
+    submit = SubmitField("Add resource")
+
+
+class EvaluationForm(FlaskForm):
+    comments = TextAreaField(
+        "Any other comments (optional)", validators=[Optional(), _max(5000)], render_kw={"rows": 4}
+    )
+    submit = SubmitField("Send my evaluation")

@@ -36,6 +36,7 @@ class ImmersionCohort(db.Model):
     attendance_threshold_percent: Mapped[int] = mapped_column(Integer, default=80)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    evaluation_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     sessions: Mapped[list[ImmersionSession]] = relationship(
         back_populates="cohort",
@@ -154,3 +155,44 @@ class AttendanceChange(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     changed_by: Mapped[User | None] = relationship()
+
+
+class SessionResource(db.Model):
+    """A handout, slides or a link attached to a session, for the cohort's library."""
+
+    __tablename__ = "immersion_resource"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_session.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    storage_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(120), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    session: Mapped[ImmersionSession] = relationship()
+
+
+class EvaluationResponse(db.Model):
+    """One attendee's end-of-cohort evaluation (editable until the evaluation closes)."""
+
+    __tablename__ = "immersion_evaluation"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id", name="uq_immersion_evaluation_cohort_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("immersion_cohort.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    ratings: Mapped[dict] = mapped_column(JSON, default=dict)  # statement key -> 1..5
+    comments: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

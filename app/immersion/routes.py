@@ -23,12 +23,16 @@ from app.core.csv import csv_response
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, attach_error, choices
 from app.core.policy import AUTHENTICATED, access, roles
+from app.core.programme import programme
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
     BookingForm,
     CohortForm,
     CohortStatusForm,
+    EvaluationForm,
+    RecordingForm,
+    ResourceForm,
     SessionForm,
     ZoomReportForm,
 )
@@ -83,7 +87,11 @@ def list_cohorts():
 @bp.route("/immersion/cohorts/new", methods=["GET", "POST"])
 @access(STAFF)
 def new_cohort():
-    form = CohortForm()
+    settings = programme()
+    form = CohortForm(
+        session_minimum_percent=settings.session_minimum_percent,
+        attendance_threshold_percent=settings.attendance_threshold_percent,
+    )
     if form.validate_on_submit():
         try:
             cohort = services.create_cohort(
@@ -520,7 +528,12 @@ def my_immersion():
             )
         )
     }
-    return render_template("immersion/mine.html", rows=rows, records=records)
+    return render_template(
+        "immersion/mine.html",
+        rows=rows,
+        records=records,
+        pending=services.pending_evaluations(current_user),
+    )
 
 
 @bp.route("/immersion/mine.ics")
@@ -532,3 +545,172 @@ def my_calendar():
     )
     response.headers["Content-Disposition"] = 'attachment; filename="my-immersion.ics"'
     return response
+
+
+# --- recordings, resources, library ----------------------------------------------------
+
+
+@bp.route("/immersion/sessions/<int:session_id>/recording", methods=["POST"])
+@access(STAFF)
+def set_recording(session_id: int):
+    session = _session(session_id)
+    form = RecordingForm()
+    if form.validate_on_submit():
+        try:
+            services.set_recording(session, by=current_user, url=form.url.data)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"Recording link saved for “{session.title}”.", "success")
+    return redirect(url_for("immersion.show_library", cohort_id=session.cohort_id))
+
+
+@bp.route("/immersion/sessions/<int:session_id>/resources", methods=["POST"])
+@access(STAFF)
+def add_resource(session_id: int):
+    session = _session(session_id)
+    form = ResourceForm(prefix=f"s{session.id}")
+    if form.validate_on_submit():
+        try:
+            services.add_resource(
+                session,
+                by=current_user,
+                title=form.title.data,
+                url=form.url.data,
+                upload=form.file.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Resource added to the library.", "success")
+            return redirect(url_for("immersion.show_library", cohort_id=session.cohort_id))
+    return _render_library(session.cohort, 400, {session.id: form})
+
+
+def _library_check(cohort):
+    if not services.can_use_library(current_user, cohort):
+        abort(403)
+
+
+def _render_library(cohort, status=200, resource_forms=None):
+    resource_forms = resource_forms or {}
+    for session in cohort.sessions:
+        resource_forms.setdefault(session.id, ResourceForm(prefix=f"s{session.id}"))
+    return render_template(
+        "immersion/library.html",
+        cohort=cohort,
+        library=services.library(cohort),
+        resource_forms=resource_forms,
+        recording_forms={s.id: RecordingForm(url=s.recording_url) for s in cohort.sessions},
+        staff=current_user.has_role("trainer") or current_user.has_role("admin"),
+    ), status
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/library")
+@access(AUTHENTICATED)
+def show_library(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    _library_check(cohort)
+    return _render_library(cohort)
+
+
+@bp.route("/immersion/resources/<int:resource_id>")
+@access(AUTHENTICATED)
+def download_resource(resource_id: int):
+    from app.core.storage import send_stored
+    from app.immersion.models import SessionResource
+
+    resource = db.session.get(SessionResource, resource_id)
+    if resource is None or not resource.storage_key:
+        abort(404)
+    _library_check(resource.session.cohort)
+    try:
+        return send_stored(
+            resource.storage_key,
+            download_name=resource.original_name,
+            content_type=resource.content_type,
+        )
+    except FileNotFoundError:
+        abort(404)
+
+
+# --- evaluation ------------------------------------------------------------------------
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/evaluation", methods=["GET", "POST"])
+@access(AUTHENTICATED)
+def evaluate(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    if not services.is_attendee(current_user, cohort):
+        abort(403)
+    existing = services.my_evaluation(current_user, cohort)
+    form = EvaluationForm(comments=existing.comments if existing else "")
+    statements = programme().evaluation_statements
+    chosen = dict(existing.ratings) if existing else {}
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        ratings = {key: _int(request.form.get(f"rating-{key}")) for key, _ in statements}
+        chosen = {k: v for k, v in ratings.items() if v}
+        try:
+            services.submit_evaluation(
+                cohort, by=current_user, ratings=ratings, comments=form.comments.data
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            error, status = exc.message, 400
+        else:
+            db.session.commit()
+            flash(
+                "Thank you: your evaluation is saved. You can change it until "
+                f"{cohort.evaluation_closes_at:%-d %B %Y}.",
+                "success",
+            )
+            return redirect(url_for("immersion.my_immersion"))
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "immersion/evaluate.html",
+        cohort=cohort,
+        form=form,
+        statements=statements,
+        scale=services.AGREE_SCALE,
+        chosen=chosen,
+        error=error,
+        existing=existing,
+        is_open=services.evaluation_open(cohort),
+    ), status
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/evaluation/results")
+@access(VIEWERS)
+def evaluation_results(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    responses, rows = services.evaluation_results(cohort)
+    return render_template(
+        "immersion/evaluation_results.html", cohort=cohort, responses=responses, rows=rows
+    )
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/evaluation/results.csv")
+@access(VIEWERS)
+def export_evaluation(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    responses, _rows = services.evaluation_results(cohort)
+    statements = programme().evaluation_statements
+
+    def rows():
+        yield ["response", "submitted", *[text for _k, text in statements], "comments"]
+        for n, r in enumerate(responses, start=1):
+            yield [
+                n,
+                r.submitted_at.isoformat(),
+                *[services.AGREE_SCALE.get(r.ratings.get(k), "") for k, _t in statements],
+                r.comments,
+            ]
+
+    return csv_response(rows(), f"immersion-cohort-{cohort.id}-evaluation.csv")

@@ -19,6 +19,7 @@ from app.auth.roles import ADMIN, TRAINER
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
+from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
 from app.immersion.ical import cohort_calendar
@@ -28,8 +29,10 @@ from app.immersion.models import (
     AttendanceRecord,
     Booking,
     BookingAttendee,
+    EvaluationResponse,
     ImmersionCohort,
     ImmersionSession,
+    SessionResource,
 )
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
@@ -139,6 +142,7 @@ def add_session(
 
 
 def set_cohort_status(cohort: ImmersionCohort, *, by: User, status: str) -> None:
+    """Open, close or complete a cohort; completing it asks every attendee to evaluate it."""
     _require_staff(by)
     if status not in ("open", "closed", "completed"):
         raise ServiceError("Choose open, closed or completed.", field="status")
@@ -151,6 +155,18 @@ def set_cohort_status(cohort: ImmersionCohort, *, by: User, status: str) -> None
         subject=cohort,
         details={"from": previous, "to": status},
     )
+    if status == "completed" and previous != "completed":
+        # Completing the cohort opens its evaluation and asks every attendee to answer.
+        cohort.evaluation_closes_at = utcnow() + timedelta(days=programme().evaluation_days)
+        emails = sorted({a.user.email for a in booked_attendees(cohort) if a.user.is_active})
+        if emails:
+            send_email(
+                emails,
+                f"Tell us about {cohort.title}",
+                "immersion_evaluation",
+                cohort=cohort,
+                link=url_for("immersion.evaluate", cohort_id=cohort.id, _external=True),
+            )
 
 
 def list_cohorts() -> list[tuple[ImmersionCohort, int, int]]:
@@ -606,3 +622,187 @@ def upcoming_for(user: User, now: datetime | None = None):
         show_link = session.starts_at - timedelta(minutes=15) <= now <= session.ends_at
         result.append((session, booking, show_link, session.ends_at < now))
     return result
+
+
+# --- recordings, resources and the library ---------------------------------------------
+
+
+def set_recording(session: ImmersionSession, *, by: User, url: str) -> None:
+    _require_staff(by)
+    url = (url or "").strip()
+    if url and not url.startswith("https://"):
+        raise ServiceError("The recording link must start with https://.", field="url")
+    session.recording_url = url
+    audit.record("immersion.recording_set", actor=by, subject=session, details={"url": url})
+
+
+def add_resource(
+    session: ImmersionSession, *, by: User, title: str, url: str = "", upload=None
+) -> SessionResource:
+    """A link or an uploaded file (same checks as evidence) for the cohort's library."""
+    from app.core.storage import store_upload
+
+    _require_staff(by)
+    title = (title or "").strip()
+    if not title:
+        raise ServiceError("Give the resource a title.", field="title")
+    url = (url or "").strip()
+    has_file = upload is not None and getattr(upload, "filename", "")
+    if bool(url) == bool(has_file):
+        raise ServiceError("Give either a link or a file.", field="url")
+    resource = SessionResource(session_id=session.id, title=title, added_by_id=by.id)
+    if url:
+        if not url.startswith("https://"):
+            raise ServiceError("The link must start with https://.", field="url")
+        resource.url = url
+    else:
+        stored = store_upload(upload, area=f"immersion-{session.cohort_id}")
+        resource.storage_key = stored.key
+        resource.original_name = stored.original_name
+        resource.content_type = stored.content_type
+        resource.size = stored.size
+        resource.sha256 = stored.sha256
+    db.session.add(resource)
+    db.session.flush()
+    audit.record(
+        "immersion.resource_added",
+        actor=by,
+        subject=resource,
+        details={"session": session.id, "title": title},
+    )
+    return resource
+
+
+def can_use_library(user: User, cohort: ImmersionCohort) -> bool:
+    """Trainers, admins, and members of organisations with a confirmed place on the cohort."""
+    if not user.is_authenticated:
+        return False
+    if user.has_role(TRAINER) or user.has_role(ADMIN):
+        return True
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .join(Membership, Membership.organisation_id == Booking.organisation_id)
+            .where(
+                Booking.cohort_id == cohort.id,
+                Booking.status == "confirmed",
+                Membership.user_id == user.id,
+            )
+        )
+        > 0
+    )
+
+
+def library(cohort: ImmersionCohort) -> list[tuple[ImmersionSession, list[SessionResource]]]:
+    resources: dict[int, list[SessionResource]] = {}
+    for resource in db.session.scalars(
+        select(SessionResource)
+        .join(ImmersionSession)
+        .where(ImmersionSession.cohort_id == cohort.id)
+        .order_by(SessionResource.id)
+    ):
+        resources.setdefault(resource.session_id, []).append(resource)
+    return [(s, resources.get(s.id, [])) for s in cohort.sessions]
+
+
+# --- evaluation ------------------------------------------------------------------------
+
+AGREE_SCALE = {
+    1: "Strongly disagree",
+    2: "Disagree",
+    3: "Neither agree nor disagree",
+    4: "Agree",
+    5: "Strongly agree",
+}
+
+
+def is_attendee(user: User, cohort: ImmersionCohort) -> bool:
+    return any(a.user_id == user.id for a in booked_attendees(cohort))
+
+
+def evaluation_open(cohort: ImmersionCohort) -> bool:
+    return (
+        cohort.status == "completed"
+        and cohort.evaluation_closes_at is not None
+        and utcnow() < cohort.evaluation_closes_at
+    )
+
+
+def my_evaluation(user: User, cohort: ImmersionCohort) -> EvaluationResponse | None:
+    return db.session.scalar(
+        select(EvaluationResponse).where(
+            EvaluationResponse.cohort_id == cohort.id, EvaluationResponse.user_id == user.id
+        )
+    )
+
+
+def submit_evaluation(
+    cohort: ImmersionCohort, *, by: User, ratings: dict[str, int | None], comments: str
+) -> EvaluationResponse:
+    """One response per attendee, editable until the evaluation closes."""
+    if not is_attendee(by, cohort):
+        raise ServiceError("Only people who attended this cohort can evaluate it.")
+    if not evaluation_open(cohort):
+        raise ServiceError("The evaluation for this cohort is not open.")
+    statements = programme().evaluation_statements
+    missing = [text for key, text in statements if ratings.get(key) not in AGREE_SCALE]
+    if missing:
+        raise ServiceError("Choose an answer for every statement: " + "; ".join(missing))
+    comments = (comments or "").strip()
+    if len(comments) > 5000:
+        raise ServiceError("Use at most 5,000 characters.", field="comments")
+    response = my_evaluation(by, cohort)
+    clean = {key: int(ratings[key]) for key, _ in statements}
+    if response is None:
+        response = EvaluationResponse(
+            cohort_id=cohort.id, user_id=by.id, ratings=clean, comments=comments
+        )
+        db.session.add(response)
+    else:
+        response.ratings, response.comments, response.updated_at = clean, comments, utcnow()
+    db.session.flush()
+    audit.record("immersion.evaluated", actor=by, subject=response, details={"cohort": cohort.id})
+    return response
+
+
+def evaluation_results(cohort: ImmersionCohort):
+    """Per statement: responses, and the % who agree or strongly agree; plus the comments."""
+    responses = list(
+        db.session.scalars(
+            select(EvaluationResponse)
+            .where(EvaluationResponse.cohort_id == cohort.id)
+            .order_by(EvaluationResponse.submitted_at)
+        )
+    )
+    rows = []
+    for key, text in programme().evaluation_statements:
+        answered = [r.ratings.get(key) for r in responses if r.ratings.get(key) in AGREE_SCALE]
+        agree = sum(1 for v in answered if v >= 4)
+        rows.append((text, len(answered), round(100 * agree / len(answered)) if answered else None))
+    return responses, rows
+
+
+def pending_evaluations(user: User) -> list[ImmersionCohort]:
+    """Completed cohorts the user attended whose evaluation is open and not yet answered."""
+    cohorts = (
+        db.session.scalars(
+            select(ImmersionCohort)
+            .join(Booking, Booking.cohort_id == ImmersionCohort.id)
+            .join(BookingAttendee, BookingAttendee.booking_id == Booking.id)
+            .where(
+                BookingAttendee.user_id == user.id,
+                Booking.status == "confirmed",
+                ImmersionCohort.status == "completed",
+                ImmersionCohort.evaluation_closes_at > utcnow(),
+            )
+        )
+        .unique()
+        .all()
+    )
+    answered = set(
+        db.session.scalars(
+            select(EvaluationResponse.cohort_id).where(EvaluationResponse.user_id == user.id)
+        )
+    )
+    return [c for c in cohorts if c.id not in answered]
