@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -88,6 +88,14 @@ class ChecklistAnswer(db.Model):
     """One submitted answer to a checklist item (a new row for every resubmission)."""
 
     __tablename__ = "checklist_answer"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id",
+            "item_key",
+            "version",
+            name="uq_checklist_answer_organisation_id_item_key_version",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(

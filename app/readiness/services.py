@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app, url_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User, UserRole
@@ -61,6 +61,26 @@ def _stale(what: str) -> ServiceError:
         f"This {what} changed since you opened the page (a newer version was submitted or it "
         "was already decided), so nothing was recorded. Reload the page to see the latest."
     )
+
+
+def _lock(org: Organisation) -> None:
+    """Serialise changes to one organisation's evidence: the UPDATE takes the row lock on
+    PostgreSQL and the write lock on SQLite, so two submissions at the same moment are
+    checked one after the other (the second then sees it is stale)."""
+    db.session.execute(
+        update(Organisation).where(Organisation.id == org.id).values(last_activity_at=utcnow())
+    )
+
+
+def _decide(model, record_id: int, **values) -> bool:
+    """Compare-and-set a decision on a record still `submitted`; False if someone was first."""
+    result = db.session.execute(
+        update(model)
+        .where(model.id == record_id, model.status == "submitted")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _store(org: Organisation, upload, by: User) -> EvidenceFile:
@@ -143,6 +163,7 @@ def upload_agreement(
         raise ServiceError("Enter the date it was signed.", field="signed_on")
     if signed_on > utcnow().date():
         raise ServiceError("The date signed cannot be in the future.", field="signed_on")
+    _lock(org)
     current = current_agreements(org)[kind]
     if (current.id if current else None) != based_on:
         raise _stale("agreement")
@@ -198,10 +219,19 @@ def review_agreement(
         )
     if decision not in ("accept", "reject"):
         raise ServiceError("Choose accept or reject.", field="decision")
-    agreement.status = "accepted" if decision == "accept" else "rejected"
-    agreement.reviewed_by_id = by.id
-    agreement.reviewed_at = utcnow()
-    agreement.review_reason = reason
+    status = "accepted" if decision == "accept" else "rejected"
+    now = utcnow()
+    if not _decide(
+        Agreement,
+        agreement.id,
+        status=status,
+        reviewed_by_id=by.id,
+        reviewed_at=now,
+        review_reason=reason,
+    ):
+        raise _stale("agreement")  # another trainer decided a moment ago
+    agreement.status, agreement.reviewed_by_id = status, by.id
+    agreement.reviewed_at, agreement.review_reason = now, reason
     org.last_activity_at = utcnow()
     audit.record(
         f"agreement.{'accepted' if decision == 'accept' else 'rejected'}",
@@ -284,6 +314,7 @@ def submit_answer(
             "can answer this item."
         )
     _require_stage(org)
+    _lock(org)
     current = current_answers(org).get(item.key)
     if (current.id if current else None) != based_on:
         raise _stale("item")
@@ -356,9 +387,13 @@ def review_answer(
         raise ServiceError("Say what needs to change.", field="comment")
     if decision not in ("accept", "changes"):
         raise ServiceError("Choose accept or request changes.", field="decision")
-    current.status = "accepted" if decision == "accept" else "changes_requested"
-    current.reviewed_by_id = by.id
-    current.reviewed_at = utcnow()
+    status = "accepted" if decision == "accept" else "changes_requested"
+    now = utcnow()
+    if not _decide(
+        ChecklistAnswer, current.id, status=status, reviewed_by_id=by.id, reviewed_at=now
+    ):
+        raise _stale("item")  # another trainer decided a moment ago
+    current.status, current.reviewed_by_id, current.reviewed_at = status, by.id, now
     db.session.add(
         ChecklistComment(
             organisation_id=org.id,
@@ -462,7 +497,6 @@ def review_queue() -> list[QueueEntry]:
         .join(Organisation, Organisation.id == Agreement.organisation_id)
         .where(Agreement.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES))
         .options(selectinload(Agreement.file))
-        .execution_options(populate_existing=False)
     ):
         entries.append(
             QueueEntry(
