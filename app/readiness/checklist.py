@@ -30,6 +30,7 @@ class ChecklistItem:
     responsible: str
     guidance: str
     position: int
+    past_only: bool = False  # date items: the date must not be in the future
 
     @property
     def kind_label(self) -> str:
@@ -101,6 +102,9 @@ def load_checklist(path: Path) -> Checklist:
                 f"{where}.responsible",
                 f"must be a hub role ({', '.join(HUB_ROLES)}), got {responsible!r}",
             )
+        past_only = raw.get("past_only", False)
+        if not isinstance(past_only, bool):
+            problem(f"{where}.past_only", f"must be true or false, got {past_only!r}")
         if not problems:
             items.append(
                 ChecklistItem(
@@ -111,6 +115,7 @@ def load_checklist(path: Path) -> Checklist:
                     responsible=responsible,
                     guidance=raw["guidance"].strip(),
                     position=index + 1,
+                    past_only=past_only,
                 )
             )
     if problems:

@@ -335,7 +335,7 @@ def submit_answer(
     elif item.kind == "date":
         if given.date_value is None:
             raise ServiceError("Enter the date.", field="date_value")
-        if item.key == "dry-run" and given.date_value > utcnow().date():
+        if item.past_only and given.date_value > utcnow().date():
             raise ServiceError("The dry run must already have happened.", field="date_value")
         answer.date_value = given.date_value
         answer.text_value = (given.text or "").strip()[:2000]
