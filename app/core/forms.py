@@ -33,3 +33,21 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def commit_or_refuse(action, success):
+    """Run a button-style service call: commit and flash `success` (text, or a function of
+    the result), or roll back and flash the service's refusal. Returns the result or None."""
+    from flask import flash
+
+    from app.extensions import db
+
+    try:
+        result = action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return None
+    db.session.commit()
+    flash(success(result) if callable(success) else success, "success")
+    return result

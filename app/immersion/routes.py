@@ -18,12 +18,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from app.core.csv import csv_response
+from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm, attach_error, choices
+from app.core.forms import ConfirmForm, attach_error, choices, commit_or_refuse
 from app.core.policy import AUTHENTICATED, access, roles
-from app.core.programme import programme
+from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
@@ -121,6 +123,7 @@ def _render_cohort(cohort, status=200, session_form=None):
         db.session.scalars(
             db.select(Booking)
             .where(Booking.cohort_id == cohort.id)
+            .options(selectinload(Booking.organisation))
             .order_by(Booking.queued_at, Booking.id)
         )
     )
@@ -182,14 +185,10 @@ def set_status(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = CohortStatusForm()
     if form.validate_on_submit():
-        try:
-            services.set_cohort_status(cohort, by=current_user, status=form.status.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(f"Cohort status: {cohort.status_label}.", "success")
+        commit_or_refuse(
+            lambda: services.set_cohort_status(cohort, by=current_user, status=form.status.data),
+            lambda _result: f"Cohort status: {cohort.status_label}.",
+        )
     return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
 
 
@@ -255,20 +254,25 @@ def session_attendance(session_id: int):
 
 
 def _save_rows(session, rows, source):
-    """Apply (user_id, status, minutes, reason) rows; all or nothing. Returns errors."""
+    """Apply (user_id, status, minutes, reason) rows; all or nothing. Returns errors.
+
+    No savepoint per row: `record_attendance` checks everything before it writes, so a
+    refused row leaves nothing behind, and the caller rolls back the whole batch when any
+    row is refused. (On SQLite, pysqlite opens no transaction before a SAVEPOINT, so
+    releasing the first row's savepoint committed it before a later row was refused.)
+    """
     errors = {}
     for user_id, status, minutes, reason in rows:
         try:
-            with db.session.begin_nested():
-                services.record_attendance(
-                    session,
-                    by=current_user,
-                    user_id=user_id,
-                    status=status,
-                    minutes=minutes,
-                    reason=reason,
-                    source=source,
-                )
+            services.record_attendance(
+                session,
+                by=current_user,
+                user_id=user_id,
+                status=status,
+                minutes=minutes,
+                reason=reason,
+                source=source,
+            )
         except ServiceError as error:
             errors[user_id] = error.message
     return errors
@@ -392,9 +396,14 @@ def _team_context(org):
 
 
 def _member_choices(org):
+    """Team members to choose from, each with their hub roles as people read them."""
     return choices(
         *(
-            (str(m.user_id), f"{m.user.name} — {', '.join(sorted(m.roles))}")
+            (
+                str(m.user_id),
+                f"{m.user.name} — "
+                + ", ".join(label for role, label in HUB_ROLES.items() if role in m.roles),
+            )
             for m in org_services.team_members(org)
         )
     )
@@ -406,10 +415,14 @@ def team_immersion(org_id: int, booking_form=None, status=200):
     org = g.organisation
     bookings = services.organisation_attendance(org)
     booked_ids = {b.cohort_id for b, _ in bookings if b.status in services.ACTIVE}
+    now = utcnow()
+    posted = booking_form[0] if booking_form else None
     open_cohorts = [
         c
         for c, _n, _w in services.list_cohorts()
-        if c.status in ("open", "full") and c.id not in booked_ids
+        # Bookable ones; and the one just refused, so its form shows the reason.
+        if (c.status in ("open", "full") and c.id not in booked_ids and now <= c.booking_deadline)
+        or c.id == posted
     ]
     forms = {}
     for cohort in open_cohorts:
@@ -478,14 +491,12 @@ def change_attendees(org_id: int, booking_id: int):
     form = BookingForm(prefix=f"b{booking.id}")
     form.attendees.choices = _member_choices(org)
     if form.validate_on_submit():
-        try:
-            services.change_attendees(booking, by=current_user, attendee_ids=form.attendees.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("Attendees updated.", "success")
+        commit_or_refuse(
+            lambda: services.change_attendees(
+                booking, by=current_user, attendee_ids=form.attendees.data
+            ),
+            "Attendees updated.",
+        )
     return redirect(url_for("immersion.team_immersion", org_id=org.id))
 
 
@@ -498,14 +509,10 @@ def cancel_booking(org_id: int, booking_id: int):
     booking = _booking(org, booking_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            services.cancel(booking, by=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("Booking cancelled.", "info")
+        commit_or_refuse(
+            lambda: services.cancel(booking, by=current_user),
+            "Booking cancelled.",
+        )
     return redirect(url_for("immersion.team_immersion", org_id=org.id))
 
 
@@ -556,14 +563,10 @@ def set_recording(session_id: int):
     session = _session(session_id)
     form = RecordingForm()
     if form.validate_on_submit():
-        try:
-            services.set_recording(session, by=current_user, url=form.url.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(f"Recording link saved for “{session.title}”.", "success")
+        commit_or_refuse(
+            lambda: services.set_recording(session, by=current_user, url=form.url.data),
+            f"Recording link saved for “{session.title}”.",
+        )
     return redirect(url_for("immersion.show_library", cohort_id=session.cohort_id))
 
 

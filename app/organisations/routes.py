@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 
 from app.core.errors import ServiceError
-from app.core.forms import attach_error
+from app.core.forms import attach_error, commit_or_refuse
 from app.core.policy import AUTHENTICATED, PUBLIC, access, roles
 from app.core.programme import HUB_ROLES
 from app.extensions import db
@@ -323,14 +323,12 @@ def change_member_roles(org_id: int, membership_id: int):
 @access(ORG_HUB_LEAD)
 def remove_member(org_id: int, membership_id: int):
     org = _org()
-    try:
-        _lookup_or_404(services.remove_member, org, by=current_user, membership_id=membership_id)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("Removed from the team.", "success")
+    commit_or_refuse(
+        lambda: _lookup_or_404(
+            services.remove_member, org, by=current_user, membership_id=membership_id
+        ),
+        "Removed from the team.",
+    )
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
 
@@ -338,16 +336,12 @@ def remove_member(org_id: int, membership_id: int):
 @access(ORG_HUB_LEAD)
 def resend_invitation(org_id: int, invitation_id: int):
     org = _org()
-    try:
-        invitation = _lookup_or_404(
+    commit_or_refuse(
+        lambda: _lookup_or_404(
             services.resend_invitation, org, by=current_user, invitation_id=invitation_id
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"A new link was sent to {invitation.email}; the old one no longer works.", "success")
+        ),
+        lambda inv: f"A new link was sent to {inv.email}; the old one no longer works.",
+    )
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
 
@@ -355,16 +349,12 @@ def resend_invitation(org_id: int, invitation_id: int):
 @access(ORG_HUB_LEAD)
 def cancel_invitation(org_id: int, invitation_id: int):
     org = _org()
-    try:
-        invitation = _lookup_or_404(
+    commit_or_refuse(
+        lambda: _lookup_or_404(
             services.cancel_invitation, org, by=current_user, invitation_id=invitation_id
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"The invitation to {invitation.email} is cancelled.", "success")
+        ),
+        lambda inv: f"The invitation to {inv.email} is cancelled.",
+    )
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
 
