@@ -1032,12 +1032,15 @@ def seed_readiness(log: Callable[[str], None]) -> None:
             )
 
 
+from app.demo.immersion import seed_immersion  # noqa: E402
+
 # Later areas append their seeders here, in dependency order.
 SEEDERS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     seed_organisations,
     seed_training,
     seed_readiness,
+    seed_immersion,
 ]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from app.core.csv import csv_response
 from app.core.db import utcnow
 from app.core.errors import ServiceError
+from app.core.filters import format_date
 from app.core.forms import ConfirmForm, attach_error, choices, commit_or_refuse
 from app.core.policy import AUTHENTICATED, access, roles
 from app.core.programme import HUB_ROLES, programme
@@ -445,6 +446,7 @@ def team_immersion(org_id: int, booking_form=None, status=200):
         change_forms=change_forms,
         verified=services.agreements_verified(org),
         cancel_form=ConfirmForm(),
+        now=now,
         **_team_context(org),
     ), status
 
@@ -670,7 +672,7 @@ def evaluate(cohort_id: int):
             db.session.commit()
             flash(
                 "Thank you: your evaluation is saved. You can change it until "
-                f"{cohort.evaluation_closes_at:%-d %B %Y}.",
+                f"{format_date(cohort.evaluation_closes_at)}.",
                 "success",
             )
             return redirect(url_for("immersion.my_immersion"))

@@ -321,6 +321,11 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
     if booking.status not in ACTIVE:
         raise ServiceError("This booking is already cancelled.")
     cohort = booking.cohort
+    if cohort.status == "completed" or any(s.starts_at <= utcnow() for s in cohort.sessions):
+        raise ServiceError(
+            "This cohort has already started, so the booking can no longer be cancelled: "
+            "its attendance counts towards your readiness."
+        )
     _lock_cohort(cohort)
     was_confirmed = booking.status == "confirmed"
     booking.status = "cancelled"

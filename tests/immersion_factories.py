@@ -1,0 +1,219 @@
+"""Helpers for Immersion tests: verified agreements, cohorts with sessions, booked teams.
+
+Agreements are created as rows directly (an `EvidenceFile` and an accepted `Agreement`
+per kind; the storage key need not exist on disk): booking only asks whether both are
+verified. Cohorts and sessions go through the services, as a trainer would create them.
+
+Each test module declares the team fixture in three lines, like `make_organisation`:
+
+    @pytest.fixture
+    def make_team(app, make_user, make_organisation):
+        return team_factory(app, make_user, make_organisation)
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.core.db import utcnow
+from app.extensions import db
+from app.immersion import services
+from app.immersion.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    Booking,
+    ImmersionCohort,
+    ImmersionSession,
+)
+from app.readiness.models import AGREEMENT_KINDS, Agreement, EvidenceFile
+
+_keys = itertools.count(1)
+
+# A Wednesday in spring 2027, well in the future; sessions follow weekly at 10:00 UTC.
+FIRST_SESSION = datetime(2027, 4, 7, 10, 0, tzinfo=UTC)
+
+
+def verify_agreements(org, by=None, kinds=None, status="accepted") -> list[Agreement]:
+    """Both partnership agreements (or `kinds`) on file with `status`, committed."""
+    made = []
+    for kind in kinds or AGREEMENT_KINDS:
+        n = next(_keys)
+        evidence = EvidenceFile(
+            organisation_id=org.id,
+            storage_key=f"test-agreements/{org.id}-{kind}-{n}.pdf",
+            original_name=f"{kind}-signed.pdf",
+            content_type="application/pdf",
+            size=1234,
+            sha256=f"{n:064x}",
+            uploaded_by_id=by.id if by else None,
+        )
+        db.session.add(evidence)
+        db.session.flush()
+        agreement = Agreement(
+            organisation_id=org.id,
+            kind=kind,
+            file_id=evidence.id,
+            signatory_name="Dr Alex Morgan",
+            signatory_role="Chief executive",
+            signed_on=date.today() - timedelta(days=1),
+            status=status,
+            submitted_by_id=by.id if by else None,
+            reviewed_at=utcnow() if status == "accepted" else None,
+        )
+        db.session.add(agreement)
+        made.append(agreement)
+    db.session.commit()
+    return made
+
+
+def make_cohort(
+    trainer,
+    *,
+    title="Immersion spring 2027",
+    capacity=10,
+    deadline=None,
+    sessions=3,
+    duration=90,
+    first=FIRST_SESSION,
+    join_url="https://zoom.example.org/j/123456",
+    **options,
+) -> ImmersionCohort:
+    """A cohort with `sessions` weekly sessions (through the services), committed."""
+    cohort = services.create_cohort(
+        by=trainer,
+        title=title,
+        description="Partner launch training.",
+        capacity=capacity,
+        booking_deadline=deadline or utcnow() + timedelta(days=30),
+        **options,
+    )
+    for i in range(sessions):
+        services.add_session(
+            cohort,
+            by=trainer,
+            title=f"Session {i + 1}",
+            starts_at=first + timedelta(weeks=i),
+            duration_minutes=duration,
+            join_url=join_url,
+            facilitators="Dr Priya Shah",
+        )
+    db.session.commit()
+    return cohort
+
+
+@dataclass
+class Team:
+    org: object
+    lead: object
+    coordinator: object
+    facilitator: object
+    specialist: object
+
+    @property
+    def members(self) -> list:
+        return [self.lead, self.coordinator, self.facilitator, self.specialist]
+
+    @property
+    def ids(self) -> list[int]:
+        return [u.id for u in self.members]
+
+
+def team_factory(app, make_user, make_organisation):
+    """Factory: make_team(stage="in_training", verified=True, name=None) -> Team.
+
+    A hub lead, a coordinator, a facilitator and a specialist (the programme's required
+    roles), each a separate person; both agreements verified unless `verified=False`.
+    """
+
+    def make(stage="in_training", verified=True, name=None, prefix=None) -> Team:
+        n = next(_keys)
+        prefix = prefix or f"t{n}"
+        lead = make_user(name=f"{prefix} Lead", email=f"{prefix}.lead@example.org")
+        coordinator = make_user(name=f"{prefix} Coordinator", email=f"{prefix}.coord@example.org")
+        facilitator = make_user(name=f"{prefix} Facilitator", email=f"{prefix}.facil@example.org")
+        specialist = make_user(name=f"{prefix} Specialist", email=f"{prefix}.spec@example.org")
+        extra = {"name": name} if name else {}
+        org = make_organisation(
+            stage=stage,
+            lead=lead,
+            members={
+                "coordinator": coordinator,
+                "facilitator": facilitator,
+                "specialist": specialist,
+            },
+            **extra,
+        )
+        if verified:
+            verify_agreements(org, by=lead)
+        return Team(org, lead, coordinator, facilitator, specialist)
+
+    return make
+
+
+def book(app, team, cohort, attendees=None) -> Booking:
+    """Book `team` onto `cohort` through the service (committed); all four attend by default."""
+    with app.test_request_context():
+        booking = services.book(
+            team.org,
+            cohort,
+            by=team.lead,
+            attendee_ids=[u.id for u in attendees] if attendees is not None else team.ids,
+        )
+        db.session.commit()
+    return booking
+
+
+def record(session, trainer, user, status="present", minutes=None, reason=""):
+    result = services.record_attendance(
+        session, by=trainer, user_id=user.id, status=status, minutes=minutes, reason=reason
+    )
+    db.session.commit()
+    return result
+
+
+def reload_cohort(cohort_id: int) -> ImmersionCohort:
+    db.session.expire_all()
+    return db.session.get(ImmersionCohort, cohort_id)
+
+
+def reload_booking(booking_id: int) -> Booking:
+    db.session.expire_all()
+    return db.session.get(Booking, booking_id)
+
+
+def attendance_rows() -> list[tuple]:
+    """Every attendance record and change, to prove a refusal saved nothing."""
+    db.session.expire_all()
+    records = db.session.execute(
+        select(
+            AttendanceRecord.session_id,
+            AttendanceRecord.user_id,
+            AttendanceRecord.status,
+            AttendanceRecord.minutes,
+            AttendanceRecord.source,
+        ).order_by(AttendanceRecord.id)
+    ).all()
+    changes = db.session.scalar(select(func.count()).select_from(AttendanceChange))
+    return [tuple(r) for r in records] + [("changes", changes)]
+
+
+def sessions_of(cohort) -> list[ImmersionSession]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(ImmersionSession)
+            .where(ImmersionSession.cohort_id == cohort.id)
+            .order_by(ImmersionSession.starts_at)
+        )
+    )
+
+
+def csv_upload(text: str | bytes, filename: str = "participants.csv"):
+    """A file for the test client's `data=` (multipart)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return (io.BytesIO(data), filename)
