@@ -518,9 +518,10 @@ def test_demo_seed_is_idempotent(app, runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert DEMO_PASSWORD in first.output
-    # Accounts for every site role, the organisations' team members, the organisations.
+    # Accounts for every site role, the organisations' team members, the organisations,
+    # and the three Immersion cohorts (completed, in progress, open).
     assert first.output.count("created ") == (
-        len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE) + len(DEMO_ORGANISATIONS)
+        len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE) + len(DEMO_ORGANISATIONS) + 3
     )
 
     second = runner.invoke(args=["demo", "seed"])
