@@ -431,7 +431,7 @@ def test_a_text_answer(org, coordinator):
             "dry-run",
             {"date_value": utcnow().date() + timedelta(days=3)},
             "date_value",
-            "The dry run must already have happened.",
+            "This date cannot be in the future.",
         ),
         ("first-session", {"text": "soon"}, "date_value", "Enter the date."),
         (

@@ -808,7 +808,7 @@ def test_each_kind_of_answer_through_the_page(app, org, lead, coordinator, lead_
             "dry-run",
             {"date_value": (date.today() + timedelta(days=5)).isoformat()},
             "date_value",
-            "The dry run must already have happened.",
+            "This date cannot be in the future.",
         ),
         (
             "videoconferencing",

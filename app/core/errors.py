@@ -64,9 +64,10 @@ def register_errorhandlers(app) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
-        limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
         return _page(
-            413, "Too large", f"What you sent is larger than {limit_mb} MB, so nothing was saved."
+            413, "Too large", f"What you sent is larger than {size}, so nothing was saved."
         )
 
     @app.errorhandler(429)

@@ -140,6 +140,7 @@ def review_agreement(org_id: int, kind: str):
                 agreement_id=_int_or_none(form.agreement_id.data),
                 decision=form.decision.data,
                 reason=form.reason.data,
+                kind=kind,
             )
         except LookupError:
             abort(404)

@@ -203,13 +203,21 @@ def upload_agreement(
 
 
 def review_agreement(
-    org: Organisation, *, by: User, agreement_id: int, decision: str, reason: str = ""
+    org: Organisation,
+    *,
+    by: User,
+    agreement_id: int,
+    decision: str,
+    reason: str = "",
+    kind: str | None = None,
 ) -> Agreement:
     """A trainer verifies an agreement (accept) or rejects it with a reason the lead sees."""
     _require_trainer(by)
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is None or agreement.organisation_id != org.id:
         raise LookupError(agreement_id)
+    if kind is not None and agreement.kind != kind:
+        raise LookupError(agreement_id)  # the form belongs to the other agreement
     if agreement.status != "submitted":
         raise _stale("agreement")
     reason = (reason or "").strip()
@@ -336,7 +344,7 @@ def submit_answer(
         if given.date_value is None:
             raise ServiceError("Enter the date.", field="date_value")
         if item.past_only and given.date_value > utcnow().date():
-            raise ServiceError("The dry run must already have happened.", field="date_value")
+            raise ServiceError("This date cannot be in the future.", field="date_value")
         answer.date_value = given.date_value
         answer.text_value = (given.text or "").strip()[:2000]
     elif item.kind == "attestation":
