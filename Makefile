@@ -32,7 +32,8 @@ test: system-deps-test install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check app tests wsgi.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 system-deps:
 	@$(call apt_ensure,$(APT_RUNTIME))
