@@ -41,8 +41,8 @@ from app.immersion.forms import (
 )
 from app.immersion.ical import sessions_calendar
 from app.immersion.models import ATTENDANCE_STATUSES, Booking, ImmersionCohort, ImmersionSession
-from app.organisations import journey
 from app.organisations import services as org_services
+from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 
 bp = Blueprint("immersion", __name__)
@@ -384,18 +384,6 @@ def confirm_zoom(session_id: int):
 # --- the organisation's bookings -------------------------------------------------------
 
 
-def _team_context(org):
-    membership = org_services.membership_of(current_user, org.id)
-    return {
-        "org": org,
-        "membership": membership,
-        "is_lead": membership is not None and membership.has_role("hub_lead"),
-        "my_organisations": org_services.organisations_of(current_user) if membership else [],
-        "steps": journey.steps(org.stage),
-        "stage_label": journey.stage_label(org.stage),
-    }
-
-
 def _member_choices(org):
     """Team members to choose from, each with their hub roles as people read them."""
     return choices(
@@ -447,7 +435,7 @@ def team_immersion(org_id: int, booking_form=None, status=200):
         verified=services.agreements_verified(org),
         cancel_form=ConfirmForm(),
         now=now,
-        **_team_context(org),
+        **organisation_page(org),
     ), status
 
 

@@ -11,6 +11,7 @@ from app.core.policy import AUTHENTICATED, PUBLIC, access, roles
 from app.core.programme import HUB_ROLES
 from app.extensions import db
 from app.organisations import journey, services
+from app.organisations.context import organisation_page
 from app.organisations.forms import (
     DECISIONS,
     ApplicationForm,
@@ -29,22 +30,6 @@ STAFF = roles("trainer", "auditor", "admin")
 
 def _org():
     return g.organisation
-
-
-def _context(org, **extra):
-    """What every organisation page needs: the org, the viewer's membership, the stepper."""
-    user = current_user._get_current_object()
-    membership = services.membership_of(user, org.id)
-    return {
-        "org": org,
-        "membership": membership,
-        "is_lead": membership is not None and membership.has_role("hub_lead"),
-        "my_organisations": services.organisations_of(user) if membership else [],
-        "steps": journey.steps(org.stage),
-        "stage_label": journey.stage_label(org.stage),
-        "hub_roles": HUB_ROLES,
-        **extra,
-    }
 
 
 def _details(form: OrganisationForm) -> services.OrganisationDetails:
@@ -100,7 +85,9 @@ def edit_organisation(org_id: int):
             flash("Organisation details saved.", "success")
             return redirect(url_for("organisations.show_organisation", org_id=org.id))
     status = 400 if form.is_submitted() else 200  # a refused change, like the other forms
-    return render_template("organisations/details.html", form=form, **_context(org)), status
+    return render_template(
+        "organisations/details.html", form=form, **organisation_page(org)
+    ), status
 
 
 # --- home and history ------------------------------------------------------------------
@@ -118,7 +105,7 @@ def show_organisation(org_id: int):
         parts=services.parts_complete(org.application),
         withdraw_form=WithdrawForm(),
         open_stage=org.stage in journey.OPEN_STAGES,
-        **_context(org),
+        **organisation_page(org),
     )
 
 
@@ -137,7 +124,7 @@ def _training_summary(org):
 def show_history(org_id: int):
     org = _org()
     return render_template(
-        "organisations/history.html", events=services.history(org), **_context(org)
+        "organisations/history.html", events=services.history(org), **organisation_page(org)
     )
 
 
@@ -164,7 +151,7 @@ def withdraw_organisation(org_id: int):
         parts=services.parts_complete(org.application),
         withdraw_form=form,
         open_stage=org.stage in journey.OPEN_STAGES,
-        **_context(org),
+        **organisation_page(org),
     ), 400
 
 
@@ -180,7 +167,7 @@ def _render_application(org, form, status=200, missing_shown=False):
         parts=services.parts_complete(org.application),
         application_parts=services.APPLICATION_PARTS,
         missing_shown=missing_shown,
-        **_context(org),
+        **organisation_page(org),
     ), status
 
 
@@ -254,7 +241,7 @@ def _render_team(org, invite_form=None, status=200, role_errors=None):
         },
         role_errors=role_errors or {},
         can_edit=services.is_hub_lead(current_user, org) and org.stage not in journey.CLOSED_STAGES,
-        **_context(org),
+        **organisation_page(org),
     ), status
 
 
@@ -432,7 +419,7 @@ def _render_screening(org, form, status=200):
         decisions=DECISIONS,
         age=services.age_in_days(org.application.submitted_at),
         events=services.history(org, limit=20),
-        **_context(org),
+        **organisation_page(org),
     ), status
 
 

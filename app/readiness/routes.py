@@ -10,8 +10,8 @@ from app.core.forms import ConfirmForm, attach_error
 from app.core.policy import Policy, access, roles
 from app.core.storage import send_stored
 from app.extensions import db
-from app.organisations import journey
 from app.organisations import services as org_services
+from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_TRAINER, ORG_VIEWER
 from app.readiness import services
 from app.readiness.forms import (
@@ -48,18 +48,7 @@ def _int_or_none(value) -> int | None:
 
 
 def _context(org, **extra):
-    user = current_user._get_current_object()
-    membership = org_services.membership_of(user, org.id)
-    return {
-        "org": org,
-        "membership": membership,
-        "is_lead": membership is not None and membership.has_role("hub_lead"),
-        "my_organisations": org_services.organisations_of(user) if membership else [],
-        "steps": journey.steps(org.stage),
-        "stage_label": journey.stage_label(org.stage),
-        "editable": org.stage in services.EDITABLE_STAGES,
-        **extra,
-    }
+    return organisation_page(org, editable=org.stage in services.EDITABLE_STAGES, **extra)
 
 
 def _render_panel(org, status=200, agreement_forms=None, review_forms=None):

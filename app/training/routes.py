@@ -10,8 +10,8 @@ from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.policy import AUTHENTICATED, Policy, access, roles
 from app.extensions import db
-from app.organisations import journey
 from app.organisations import services as org_services
+from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_LEAD_OR_STAFF
 from app.training import services
 
@@ -161,20 +161,14 @@ def team_progress(org_id: int):
     org = g.organisation
     rows = services.team_progress(org_services.team_members(org))
     done, total = services.required_completion_rate(rows)
-    membership = org_services.membership_of(current_user, org.id)
     return render_template(
         "training/team.html",
-        org=org,
         rows=rows,
         modules=services.curriculum().modules,
         done=done,
         total=total,
-        membership=membership,
-        is_lead=membership is not None and membership.has_role("hub_lead"),
-        my_organisations=org_services.organisations_of(current_user) if membership else [],
-        steps=journey.steps(org.stage),
-        stage_label=journey.stage_label(org.stage),
         training_open=org.stage in services.TRAINING_STAGES,
+        **organisation_page(org),
     )
 
 
