@@ -91,8 +91,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
+    from app.assessment.routes import bp as assessment_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.certificates.routes import bp as certificates_bp
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
     from app.immersion.routes import bp as immersion_bp
@@ -109,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
         training_bp,
         readiness_bp,
         immersion_bp,
+        assessment_bp,
+        certificates_bp,
     ):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.
@@ -152,6 +156,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import users_cli
+    from app.certificates.cli import certificates_cli
     from app.demo.cli import demo_cli
     from app.training.cli import content_cli
 
@@ -159,6 +164,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(certificates_cli)
 
 
 logging.getLogger("weasyprint").setLevel(logging.WARNING)

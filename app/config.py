@@ -78,6 +78,17 @@ def load_config(instance_path: str) -> dict:
         # Curriculum and programme rules (see modules/README.md).
         "CONTENT_DIR": os.environ.get("CONTENT_DIR")
         or str(Path(__file__).resolve().parent.parent / "modules"),
+        # Certificate templates (see certificates/README.md).
+        "CERTIFICATE_TEMPLATES_DIR": os.environ.get("CERTIFICATE_TEMPLATES_DIR")
+        or str(Path(__file__).resolve().parent.parent / "certificates"),
+        # The superhub's PDF signing key and certificate: made on first use in SIGNING_DIR,
+        # or loaded from SIGNING_KEY_PATH / SIGNING_CERT_PATH when both are set.
+        "SIGNING_DIR": os.environ.get("SIGNING_DIR") or str(instance / "signing"),
+        "SIGNING_KEY_PATH": os.environ.get("SIGNING_KEY_PATH", ""),
+        "SIGNING_CERT_PATH": os.environ.get("SIGNING_CERT_PATH", ""),
+        "SIGNING_KEY_PASSWORD": os.environ.get("SIGNING_KEY_PASSWORD", ""),
+        # Public verification: guesses of codes are throttled per address.
+        "VERIFY_LIMIT_PER_IP": os.environ.get("VERIFY_LIMIT_PER_IP", "30 per minute; 300 per hour"),
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),

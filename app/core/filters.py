@@ -39,6 +39,7 @@ def navigation() -> list[tuple[str, str]]:
             ("immersion.my_immersion", "My Immersion"),
             ("organisations.screening_queue", "Screening queue"),
             ("readiness.review_queue", "Evidence review"),
+            ("assessment.queue", "Assessments"),
             ("organisations.list_organisations", "Organisations"),
             ("training.programme_overview", "Training"),
             ("immersion.list_cohorts", "Immersion"),

@@ -38,6 +38,11 @@ class ProgrammeSettings:
     attendance_threshold_percent: int = 80
     evaluation_days: int = 30
     evaluation_statements: tuple[tuple[str, str], ...] = ()
+    four_eyes: bool = True
+    certificate_valid_years: int = 3
+    trainee_certificate_valid_years: int = 3
+    # (key, title, guidance) for each readiness-assessment criterion, scored 1–4.
+    rubric: tuple[tuple[str, str, str], ...] = ()
 
 
 def _get(data: dict, path: str, source: Path):
@@ -111,7 +116,34 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
         statements.append((item["key"], item["text"].strip()))
     if len({k for k, _ in statements}) != len(statements):
         raise ProgrammeError(f"{path}: immersion.evaluation_statements: duplicate key")
+    four_eyes = _get(data, "approval.four_eyes", path)
+    if not isinstance(four_eyes, bool):
+        raise ProgrammeError(f"{path}: approval.four_eyes: must be true or false")
+    raw_rubric = _get(data, "approval.rubric", path)
+    if not isinstance(raw_rubric, list) or not raw_rubric:
+        raise ProgrammeError(f"{path}: approval.rubric: must be a non-empty list of criteria")
+    rubric = []
+    for index, item in enumerate(raw_rubric):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("key"), str)
+            or not isinstance(item.get("title"), str)
+            or not item["title"].strip()
+        ):
+            raise ProgrammeError(f"{path}: approval.rubric[{index}]: needs a key and a title")
+        guidance = item.get("guidance", "")
+        if not isinstance(guidance, str):
+            raise ProgrammeError(f"{path}: approval.rubric[{index}].guidance: must be text")
+        rubric.append((item["key"], item["title"].strip(), guidance.strip()))
+    if len({k for k, _, _ in rubric}) != len(rubric):
+        raise ProgrammeError(f"{path}: approval.rubric: duplicate key")
     return ProgrammeSettings(
+        four_eyes=four_eyes,
+        certificate_valid_years=_positive_int(data, "approval.certificate_valid_years", path),
+        trainee_certificate_valid_years=_positive_int(
+            data, "approval.trainee_certificate_valid_years", path
+        ),
+        rubric=tuple(rubric),
         session_minimum_percent=minimum,
         attendance_threshold_percent=threshold,
         evaluation_days=evaluation_days,

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, send_file
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.core.errors import ServiceError
 
@@ -163,6 +165,61 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
         size=size,
         sha256=digest.hexdigest(),
     )
+
+
+def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str) -> StoredFile:
+    """Store bytes the server made itself (a certificate PDF) under a server-made key."""
+    root = storage_root()
+    folder = root / area
+    folder.mkdir(parents=True, exist_ok=True)
+    key = f"{area}/{secrets.token_hex(16)}"
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".write-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp_name, root / key)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return StoredFile(
+        key=key,
+        original_name=display_name(original_name),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+_PENDING = "storage_pending_keys"
+
+
+def discard_on_rollback(key: str) -> None:
+    """Remove the stored file `key` if the current transaction rolls back instead of committing."""
+    from app.extensions import db
+
+    db.session().info.setdefault(_PENDING, []).append(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_pending(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_pending(session) -> None:
+    for key in session.info.pop(_PENDING, []):
+        try:
+            discard(key)
+        except RuntimeError:  # no app context: leave it for an orphan sweep
+            pass
+
+
+def discard(key: str) -> None:
+    """Remove a stored file whose database row was never committed."""
+    try:
+        path_for(key).unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
 
 
 def path_for(key: str) -> Path:

@@ -1,8 +1,9 @@
 """The organisation's journey: stages and the one function that moves between them.
 
-    draft ─submit─▶ submitted ─accept─▶ in_training ─▶ readiness_review ─▶ approved ─▶ launched
-      ▲                │ request changes / decline
-      └────────────────┘            withdrawn: by the organisation, from any open stage
+    draft ─submit─▶ submitted ─accept─▶ in_training ─▶ readiness_review ─approve─▶ approved ─launch─▶ launched
+      ▲                │ request changes / decline  ▲               │ request changes
+      └────────────────┘                            └───────────────┤ reject ─▶ rejected
+                                    withdrawn: by the organisation, from any open stage
 
 Each move is a compare-and-set on the organisation's stage, so two trainers deciding
 at the same moment cannot both succeed: the second is refused with a clear message.
@@ -59,6 +60,15 @@ TRANSITIONS: dict[str, Transition] = {
             "readiness_review",
             "submitted for readiness review",
         ),
+        Transition(
+            "request_readiness_changes",
+            frozenset({"readiness_review"}),
+            "in_training",
+            "sent back to training with changes to make",
+        ),
+        Transition("approve", frozenset({"readiness_review"}), "approved", "approved"),
+        Transition("reject", frozenset({"readiness_review"}), "rejected", "rejected"),
+        Transition("launch", frozenset({"approved"}), "launched", "marked as launched"),
         Transition("withdraw", OPEN_STAGES, "withdrawn", "withdrawn"),
     )
 }

@@ -63,6 +63,8 @@ class Organisation(db.Model):
     # Trainer's message when changes were requested; cleared on resubmission.
     changes_requested: Mapped[str] = mapped_column(Text, default="")
     closed_reason: Mapped[str] = mapped_column(Text, default="")
+    # Recorded by the hub lead after approval: the date of the network's first ECHO session.
+    first_session_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth import services as auth_services
 from app.auth.models import User, UserRole
-from app.auth.roles import ADMIN, AUDITOR, TRAINER
+from app.auth.roles import ADMIN, AUDITOR, LEAD_TRAINER, TRAINER
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
@@ -39,7 +39,7 @@ from app.organisations.models import (
     TeamRole,
 )
 
-STAFF_ROLES = frozenset({TRAINER, AUDITOR, ADMIN})
+STAFF_ROLES = frozenset({TRAINER, LEAD_TRAINER, AUDITOR, ADMIN})
 
 # --- access ----------------------------------------------------------------------------
 

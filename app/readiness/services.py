@@ -99,14 +99,19 @@ def _store(org: Organisation, upload, by: User) -> EvidenceFile:
     return record
 
 
-def _trainer_emails() -> list[str]:
+def trainers() -> list[User]:
+    """Active superhub trainers (for notifications)."""
     return list(
         db.session.scalars(
-            select(User.email).where(
+            select(User).where(
                 User.is_active_account.is_(True), User.role_links.any(UserRole.role == TRAINER)
             )
         )
     )
+
+
+def _trainer_emails() -> list[str]:
+    return [u.email for u in trainers()]
 
 
 # --- agreements ------------------------------------------------------------------------
@@ -681,6 +686,7 @@ def submit_for_review(org: Organisation, *, by: User) -> None:
             "Not yet: " + "; ".join(f"{r.title} ({r.summary.rstrip('.')})" for r in unmet) + "."
         )
     journey.move(org, "submit_for_review", by=by)
+    org.changes_requested = ""
     trainers = _trainer_emails()
     if trainers:
         send_email(

@@ -1,0 +1,1 @@
+"""Readiness assessment by a trainer and the four-eyes approval decision."""

@@ -1,0 +1,1 @@
+"""Hub and trainee certificates: issue, render (WeasyPrint), sign (pyhanko), verify, revoke."""

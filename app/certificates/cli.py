@@ -1,0 +1,63 @@
+"""`flask --app wsgi certificates init-signing | verify FILE.pdf`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from . import services, signing
+
+certificates_cli = AppGroup("certificates", help="Certificate signing and verification.")
+
+# The verdict per check result, and whether it counts as valid (exit status 0).
+VERDICTS = {
+    "valid": "VALID",
+    "expired": "EXPIRED",
+    "revoked": "REVOKED",
+    "superseded": "SUPERSEDED",
+    "tampered": "TAMPERED",
+    "unknown": "UNKNOWN",
+    "not_pdf": "UNKNOWN",
+}
+
+
+@certificates_cli.command("init-signing")
+def init_signing() -> None:
+    """Create the superhub's signing key and certificate (if they do not exist yet)."""
+    try:
+        material = signing.ensure_material()
+    except signing.SigningError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    verb = "Created" if material.created else "Already present:"
+    click.echo(f"{verb} signing key {material.key_path}")
+    click.echo(f"{' ' * len(verb)} certificate {material.cert_path}")
+
+
+@certificates_cli.command("verify")
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+def verify(pdf: Path) -> None:
+    """Check a certificate PDF's signature and its hash against the register.
+
+    Prints VALID, TAMPERED, REVOKED, EXPIRED, SUPERSEDED or UNKNOWN; exits 0 only if valid.
+    """
+    try:
+        data = pdf.read_bytes()
+    except OSError as error:
+        click.echo(f"Error: cannot read {pdf}: {error.strerror}", err=True)
+        sys.exit(2)
+    result = services.check_pdf(data)
+    line = f"{VERDICTS[result.result]}: {result.message}"
+    cert = result.certificate
+    if cert is not None:
+        line += f"\n  serial {cert.serial} · {cert.organisation_name}"
+        if cert.person_name:
+            line += f" · {cert.person_name}"
+        line += f" · expires {cert.expires_on.isoformat()}"
+        if cert.revoked_at is not None:
+            line += f"\n  revoked {cert.revoked_at.date().isoformat()}: {cert.revocation_reason}"
+    click.echo(line)
+    sys.exit(0 if result.result == "valid" else 1)

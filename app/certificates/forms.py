@@ -1,0 +1,67 @@
+"""Forms for certificate lifecycle actions, launch, and public verification."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .services import REASON_MAX
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for revoking",
+        validators=[DataRequired("Give the reason for revoking."), Length(max=REASON_MAX)],
+        description="Shown on the public verification page and sent to the organisation.",
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField("Revoke the certificate")
+
+
+class ReissueForm(FlaskForm):
+    reason = TextAreaField(
+        "Why re-issue?",
+        validators=[DataRequired("Give the reason for the re-issue."), Length(max=REASON_MAX)],
+        description="For example: the organisation changed its name. The new certificate uses "
+        "today's names; the old one is marked superseded.",
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField("Re-issue the certificate")
+
+
+class RenewForm(FlaskForm):
+    still_active = BooleanField(
+        "I confirm the hub is still active: it has run ECHO sessions in the last year"
+    )
+    note = TextAreaField(
+        "Note (optional)", validators=[Optional(), Length(max=REASON_MAX)], render_kw={"rows": 2}
+    )
+    submit = SubmitField("Renew the certificate")
+
+
+class LaunchForm(FlaskForm):
+    first_session_on = DateField(
+        "Date of the network's first ECHO session",
+        validators=[DataRequired("Give the date of the first ECHO session.")],
+    )
+    submit = SubmitField("Record the launch")
+
+
+class CodeForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form that changes nothing
+
+    code = StringField(
+        "Verification code",
+        validators=[Optional()],
+        description="The code printed under the QR code on the certificate.",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": 200},
+    )
+    submit = SubmitField("Check")
+
+
+class PdfCheckForm(FlaskForm):
+    file = FileField("Certificate PDF", description="The PDF file as you received it; up to 5 MB.")
+    submit = SubmitField("Check the PDF")

@@ -1,0 +1,119 @@
+"""Issued certificates and the per-year serial counters.
+
+A certificate is never edited after issue except for its lifecycle fields: revocation
+(status, time, actor, reason) and supersession (a link to the certificate that replaced
+it). Whether it has expired is computed from `expires_on`, never stored, so no job has
+to run for a certificate to expire.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import UTCDateTime, utcnow
+from app.extensions import db
+
+KINDS: dict[str, str] = {"hub": "Hub approval", "trainee": "Trainee completion"}
+SERIAL_PREFIXES: dict[str, str] = {"hub": "HUB", "trainee": "TRN"}
+ISSUE_REASONS: dict[str, str] = {
+    "approval": "Approval",
+    "completion": "Completion",
+    "reissue": "Re-issue",
+    "renewal": "Renewal",
+}
+STATUS_LABELS: dict[str, str] = {
+    "valid": "Valid",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "superseded": "Superseded",
+}
+
+
+class SerialCounter(db.Model):
+    """The last serial number used per prefix and year; its row is the issuing lock."""
+
+    __tablename__ = "serial_counter"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Certificate(db.Model):
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)
+    serial: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assessment.id", ondelete="SET NULL")
+    )
+    issue_reason: Mapped[str] = mapped_column(String(20), default="approval")
+    # What the certificate says, as it was printed (names can change later).
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    network_name: Mapped[str] = mapped_column(String(200), default="")
+    theme: Mapped[str] = mapped_column(String(200), default="")
+    person_name: Mapped[str] = mapped_column(String(120), default="")
+    approvers: Mapped[list] = mapped_column(JSON, default=list)
+    single_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    template: Mapped[str] = mapped_column(String(60))
+    template_version: Mapped[int] = mapped_column(Integer, default=1)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    approved_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The stored, signed PDF.
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # Lifecycle.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    revocation_reason: Mapped[str] = mapped_column(Text, default="")
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificate.id", ondelete="SET NULL")
+    )
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificate.id", ondelete="SET NULL")
+    )
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    superseded_by: Mapped[Certificate | None] = relationship(
+        foreign_keys=[superseded_by_id], remote_side=[id]
+    )
+    supersedes: Mapped[Certificate | None] = relationship(
+        foreign_keys=[supersedes_id], remote_side=[id]
+    )
+
+    def status_on(self, today: date) -> str:
+        """valid, expired, revoked or superseded; revocation wins over everything."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.superseded_by_id is not None:
+            return "superseded"
+        if self.expires_on < today:
+            return "expired"
+        return "valid"
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.serial}.pdf"

@@ -1,0 +1,166 @@
+"""Certificate templates from `certificates/<name>/` rendered to PDF with WeasyPrint.
+
+A template folder holds `metadata.yaml`, `template.html`, `theme.css` and optional
+`assets/`. The HTML is rendered by a Jinja environment with autoescape on, so names,
+networks and themes typed by users are always text. WeasyPrint gets a URL fetcher that
+serves only the template's own assets (`asset://<file>`) and `data:` URIs; any other URL
+(`file:`, `http:`, …) is refused, so nothing outside the template can end up in a PDF.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+import segno
+import yaml
+from flask import current_app
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from weasyprint import CSS, HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ASSET_SCHEME = "asset://"
+REQUIRED_FILES = ("metadata.yaml", "template.html", "theme.css")
+KINDS = ("hub", "trainee")
+
+
+class TemplateError(ValueError):
+    """A certificate template folder is missing a file or has invalid metadata."""
+
+
+class TemplateAssetFetcher(URLFetcher):
+    """Serves the template's own files and `data:` URIs; refuses every other URL."""
+
+    def __init__(self, files: dict[str, tuple[bytes, str]]):
+        super().__init__(allowed_protocols={"data"}, allow_redirects=False, timeout=3)
+        self.files = files
+
+    def fetch(self, url, headers=None):
+        if url in self.files:
+            body, content_type = self.files[url]
+            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        raise ValueError(f"blocked URL in a certificate: {url[:80]}")
+
+
+@dataclass(frozen=True)
+class CertificateTemplate:
+    name: str  # folder name
+    title: str
+    kind: str
+    version: int
+    serial_prefix: str
+    html: object  # jinja2.Template
+    css: str
+    assets: dict[str, tuple[bytes, str]]
+
+    def fetcher(self) -> TemplateAssetFetcher:
+        return TemplateAssetFetcher(self.assets)
+
+
+def load_template(folder: Path) -> CertificateTemplate:
+    """Read and validate one template folder."""
+    for required in REQUIRED_FILES:
+        if not (folder / required).is_file():
+            raise TemplateError(f"{folder}: {required} is missing")
+    try:
+        meta = yaml.safe_load((folder / "metadata.yaml").read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{folder}/metadata.yaml: not valid YAML: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise TemplateError(f"{folder}/metadata.yaml: must be a mapping")
+    for key in ("name", "kind", "version", "serial_prefix"):
+        if key not in meta:
+            raise TemplateError(f"{folder}/metadata.yaml: {key}: missing")
+    if meta["kind"] not in KINDS:
+        raise TemplateError(f"{folder}/metadata.yaml: kind: must be one of {', '.join(KINDS)}")
+    if not isinstance(meta["version"], int) or meta["version"] < 1:
+        raise TemplateError(f"{folder}/metadata.yaml: version: must be a whole number ≥ 1")
+    prefix = str(meta["serial_prefix"])
+    if not prefix.isalpha() or not prefix.isupper() or len(prefix) > 6:
+        raise TemplateError(f"{folder}/metadata.yaml: serial_prefix: 1–6 capital letters")
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+    )
+    try:
+        html = env.get_template("template.html")
+    except Exception as exc:  # a Jinja syntax error, named with its file and line
+        raise TemplateError(f"{folder}/template.html: {exc}") from exc
+    assets = {}
+    asset_dir = folder / "assets"
+    if asset_dir.is_dir():
+        for path in sorted(asset_dir.iterdir()):
+            if path.is_file():
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                assets[ASSET_SCHEME + path.name] = (path.read_bytes(), content_type)
+    return CertificateTemplate(
+        name=folder.name,
+        title=str(meta["name"]),
+        kind=meta["kind"],
+        version=meta["version"],
+        serial_prefix=prefix,
+        html=html,
+        css=(folder / "theme.css").read_text(encoding="utf-8"),
+        assets=assets,
+    )
+
+
+def load_templates(root: Path) -> dict[str, CertificateTemplate]:
+    """Every template folder under `root`, keyed by kind (one template per kind)."""
+    templates: dict[str, CertificateTemplate] = {}
+    if not root.is_dir():
+        raise TemplateError(f"{root}: certificate templates folder not found")
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        template = load_template(folder)
+        if template.kind in templates:
+            raise TemplateError(
+                f"{folder}: a second template of kind {template.kind!r} "
+                f"(already {templates[template.kind].name})"
+            )
+        templates[template.kind] = template
+    missing = [k for k in KINDS if k not in templates]
+    if missing:
+        raise TemplateError(f"{root}: no template for {', '.join(missing)} certificates")
+    return templates
+
+
+def template_for(kind: str) -> CertificateTemplate:
+    """The loaded template for `kind` (loaded once per app, at first use)."""
+    cache = current_app.extensions.get("certificate_templates")
+    if cache is None:
+        cache = load_templates(Path(current_app.config["CERTIFICATE_TEMPLATES_DIR"]))
+        current_app.extensions["certificate_templates"] = cache
+    return cache[kind]
+
+
+def qr_svg(url: str) -> Markup:
+    """The verification URL as an inline SVG QR code (vector paths, no fetch)."""
+    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=1))  # noqa: S704
+
+
+def render_html(template: CertificateTemplate, context: dict) -> str:
+    def asset(name: str) -> str:
+        url = ASSET_SCHEME + name
+        if url not in template.assets:
+            raise TemplateError(f"{template.name}: asset {name!r} not found")
+        return url
+
+    return template.html.render(**context, asset=asset)
+
+
+def render_pdf(template: CertificateTemplate, context: dict) -> bytes:
+    """Render the certificate's HTML and CSS to PDF bytes (one call to WeasyPrint)."""
+    html = render_html(template, context)
+    return html_to_pdf(template, html)
+
+
+def html_to_pdf(template: CertificateTemplate, html: str) -> bytes:
+    fetcher = template.fetcher()
+    return HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).write_pdf(
+        stylesheets=[CSS(string=template.css, url_fetcher=fetcher)]
+    )

@@ -1,0 +1,344 @@
+"""Certificate pages: an organisation's certificates, downloads, lifecycle actions, launch,
+trainee certificates, and the public verification pages (HTML and JSON)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from app.assessment import services as assessment_services
+from app.core.errors import ServiceError
+from app.core.forms import attach_error
+from app.core.policy import PUBLIC, Policy, access
+from app.core.storage import send_stored
+from app.extensions import db, limiter
+from app.organisations import services as org_services
+from app.organisations.context import organisation_page
+from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
+
+from . import services
+from .forms import CodeForm, LaunchForm, PdfCheckForm, ReissueForm, RenewForm, RevokeForm
+from .models import Certificate
+
+bp = Blueprint("certificates", __name__)
+
+
+def _load_certificate(view_args) -> Certificate | None:
+    cert = db.session.get(Certificate, view_args.get("cert_id") or 0)
+    g.certificate = cert
+    return cert
+
+
+def _downloader(user, view_args) -> int | None:
+    cert = _load_certificate(view_args)
+    if cert is None or not services.can_download(user, cert):
+        return 404
+    return None
+
+
+def _manager(user, view_args) -> int | None:
+    return None if _load_certificate(view_args) is not None else 404
+
+
+CERT_DOWNLOADER = Policy("certificate:download", requires_login=True, object_check=_downloader)
+CERT_MANAGER = Policy(
+    "certificate:manage",
+    requires_login=True,
+    roles=frozenset(services.MANAGER_ROLES),
+    object_check=_manager,
+)
+
+
+def _limit():
+    return current_app.config["VERIFY_LIMIT_PER_IP"]
+
+
+# --- the organisation's certificates ------------------------------------------------------
+
+
+def _render_org(org, status=200, forms=None, launch_form=None):
+    certificates = services.for_organisation(org)
+    membership = org_services.membership_of(current_user, org.id)
+    forms = forms or {}
+    manage = services.can_manage(current_user)
+    rows = []
+    for cert in certificates:
+        status_ = services.status_of(cert)
+        cert_forms = forms.get(cert.id, {})
+        if manage and status_ in ("valid", "expired"):
+            cert_forms.setdefault("revoke", RevokeForm(prefix=f"revoke-{cert.id}"))
+            if status_ == "valid":
+                cert_forms.setdefault("reissue", ReissueForm(prefix=f"reissue-{cert.id}"))
+                cert_forms.setdefault("renew", RenewForm(prefix=f"renew-{cert.id}"))
+        rows.append((cert, status_, services.can_download(current_user, cert), cert_forms))
+    eligibility = services.trainee_eligibility(membership) if membership else None
+    return render_template(
+        "certificates/organisation.html",
+        rows=rows,
+        eligibility=eligibility,
+        launch_form=launch_form or LaunchForm(),
+        status_label=services.status_label,
+        **organisation_page(org),
+    ), status
+
+
+@bp.route("/organisations/<int:org_id>/certificates")
+@access(ORG_VIEWER)
+def organisation_certificates(org_id: int):
+    return _render_org(g.organisation)
+
+
+@bp.route("/organisations/<int:org_id>/launch", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def record_launch(org_id: int):
+    org = g.organisation
+    form = LaunchForm()
+    if form.validate_on_submit():
+        try:
+            assessment_services.record_launch(
+                org, by=current_user, first_session_on=form.first_session_on.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Congratulations: {org.name}'s ECHO network is launched.", "success")
+            return redirect(url_for("organisations.show_organisation", org_id=org.id))
+    return _render_org(org, status=400, launch_form=form)
+
+
+@bp.route("/organisations/<int:org_id>/my-certificate", methods=["POST"])
+@access(ORG_VIEWER)
+def issue_my_certificate(org_id: int):
+    org = g.organisation
+    membership = org_services.membership_of(current_user, org.id)
+    if membership is None:
+        flash("Only members of the hub team receive certificates of completion.", "danger")
+        return redirect(url_for("certificates.organisation_certificates", org_id=org.id))
+    try:
+        cert = services.issue_trainee_certificate(membership, by=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"Your certificate {cert.serial} is ready to download.", "success")
+    return redirect(url_for("certificates.organisation_certificates", org_id=org.id) + "#mine")
+
+
+@bp.route("/certificates/<int:cert_id>/download")
+@access(CERT_DOWNLOADER)
+def download(cert_id: int):
+    cert = g.certificate
+    from app.core import audit
+
+    if current_user.has_role("auditor"):
+        audit.record(
+            "certificate.downloaded",
+            subject=cert,
+            organisation_id=cert.organisation_id,
+            details={"serial": cert.serial},
+        )
+        db.session.commit()
+    return send_stored(
+        cert.storage_key, download_name=cert.download_name, content_type="application/pdf"
+    )
+
+
+def _lifecycle(cert_id: int, action: str):
+    cert = g.certificate
+    form_class = {"revoke": RevokeForm, "reissue": ReissueForm, "renew": RenewForm}[action]
+    form = form_class(prefix=f"{action}-{cert.id}")
+    if form.validate_on_submit():
+        try:
+            if action == "revoke":
+                services.revoke(cert, by=current_user, reason=form.reason.data)
+                message = f"{cert.serial} is revoked. The organisation was told."
+            elif action == "reissue":
+                new = services.reissue(cert, by=current_user, reason=form.reason.data)
+                message = f"{new.serial} was issued and replaces {cert.serial}."
+            else:
+                new = services.renew(
+                    cert,
+                    by=current_user,
+                    still_active=form.still_active.data,
+                    note=form.note.data or "",
+                )
+                message = f"{new.serial} was issued; it is valid until {new.expires_on:%d %B %Y}."
+        except ServiceError as error:
+            db.session.rollback()
+            db.session.refresh(cert)
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(
+                url_for("certificates.organisation_certificates", org_id=cert.organisation_id)
+            )
+    org = db.session.get(org_services.Organisation, cert.organisation_id)
+    return _render_org(org, status=400, forms={cert.id: {action: form}})
+
+
+@bp.route("/certificates/<int:cert_id>/revoke", methods=["POST"])
+@access(CERT_MANAGER)
+def revoke(cert_id: int):
+    return _lifecycle(cert_id, "revoke")
+
+
+@bp.route("/certificates/<int:cert_id>/reissue", methods=["POST"])
+@access(CERT_MANAGER)
+def reissue(cert_id: int):
+    return _lifecycle(cert_id, "reissue")
+
+
+@bp.route("/certificates/<int:cert_id>/renew", methods=["POST"])
+@access(CERT_MANAGER)
+def renew(cert_id: int):
+    return _lifecycle(cert_id, "renew")
+
+
+# --- public verification ------------------------------------------------------------------
+
+
+def _public(cert: Certificate) -> dict:
+    """What anyone may know about a certificate (the JSON body and the page's facts)."""
+    status = services.status_of(cert)
+    data = {
+        "serial": cert.serial,
+        "type": cert.kind,
+        "status": status,
+        "status_label": services.status_label(status),
+        "organisation": cert.organisation_name,
+        "network": cert.network_name or None,
+        "theme": cert.theme or None,
+        "person": cert.person_name or None,
+        "approved_on": cert.approved_on.isoformat(),
+        "issued_on": cert.issued_at.date().isoformat(),
+        "expires_on": cert.expires_on.isoformat(),
+        "approved_by": list(cert.approvers) if cert.kind == "hub" else None,
+        "single_person_approval": cert.single_person if cert.kind == "hub" else None,
+        "sha256": cert.sha256,
+        "verify_url": services.verify_url(cert.code),
+    }
+    if cert.revoked_at is not None:
+        data["revoked_on"] = cert.revoked_at.date().isoformat()
+        data["revocation_reason"] = cert.revocation_reason
+    if cert.superseded_by is not None:
+        data["superseded_by"] = {
+            "serial": cert.superseded_by.serial,
+            "verify_url": services.verify_url(cert.superseded_by.code),
+        }
+    return data
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def _not_found_json():
+    response = jsonify(
+        {"status": "unknown", "message": "No certificate has this verification code."}
+    )
+    response.status_code = 404
+    return response
+
+
+@bp.route("/verify")
+@access(PUBLIC)
+def verify_form():
+    form = CodeForm(request.args)
+    if form.code.data is not None and "code" in request.args:
+        code = (form.code.data or "").strip()
+        if "/verify/" in code:  # someone pasted the whole link
+            code = code.rsplit("/verify/", 1)[1].split("?")[0].split("#")[0].strip("/")
+        if not code:
+            form.code.errors = ["Type the verification code printed on the certificate."]
+        elif len(code) > 64:
+            form.code.errors = [
+                "That is longer than any verification code (they are 22 to 64 letters, "
+                "digits, - and _). Check what you typed."
+            ]
+        elif not services.is_well_formed(code):
+            form.code.errors = [
+                "A verification code has only letters, digits, - and _ (22 to 64 of them). "
+                "Check what you typed."
+            ]
+        else:
+            return redirect(url_for("certificates.verify", code=code))
+        return render_template("certificates/verify_form.html", form=form), 400
+    return render_template("certificates/verify_form.html", form=form)
+
+
+@bp.route("/verify/<code>")
+@access(PUBLIC)
+@limiter.limit(_limit)
+def verify(code: str):
+    cert = services.by_code(code)
+    if _wants_json():
+        return jsonify(_public(cert)) if cert is not None else _not_found_json()
+    if cert is None:
+        return render_template("certificates/verify_unknown.html", form=CodeForm()), 404
+    response = current_app.make_response(
+        render_template("certificates/verify.html", cert=cert, info=_public(cert))
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/verify/<code>.json")
+@access(PUBLIC)
+@limiter.limit(_limit)
+def verify_json(code: str):
+    cert = services.by_code(code)
+    if cert is None:
+        return _not_found_json()
+    response = jsonify(_public(cert))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/verify/pdf", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit(_limit, methods=["POST"])
+def check_pdf():
+    form = PdfCheckForm()
+    result = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None or not upload.filename:
+            form.file.errors = ["Choose the certificate PDF to check."]
+            status = 400
+        else:
+            data = upload.stream.read(services.PDF_MAX_BYTES + 1)
+            if len(data) > services.PDF_MAX_BYTES:
+                form.file.errors = ["That file is larger than 5 MB; our certificates are far smaller."]
+                status = 400
+            elif not data:
+                form.file.errors = ["That file is empty."]
+                status = 400
+            else:
+                result = services.check_pdf(data)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "certificates/check_pdf.html",
+        form=form,
+        result=result,
+        info=_public(result.certificate) if result and result.certificate else None,
+    ), status
