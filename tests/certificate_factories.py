@@ -1,8 +1,8 @@
 """Factories for assessment and certificate tests: assess, approve, read a PDF.
 
-    with app.test_request_context():
-        assessment = write(org, trainer_a)
-        cert = approve(assessment, trainer_b)
+with app.test_request_context():
+    assessment = write(org, trainer_a)
+    cert = approve(assessment, trainer_b)
 """
 
 from __future__ import annotations

@@ -429,6 +429,83 @@ MATRIX = [
         "/immersion/cohorts/{cohort}/evaluation/results.csv",
         dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
     ),
+    (
+        "GET",
+        "/organisations/{org}/assessment",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/assessment",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/assessments/{assessment}",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/assessments/{assessment}/decision",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/assessments",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/certificates",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/launch",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/my-certificate",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/certificates/{cert}/download",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/certificates/{cert}/revoke",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/certificates/{cert}/reissue",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/certificates/{cert}/renew",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
+    ("GET", "/verify", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    (
+        "GET",
+        "/verify/{code}",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/verify/{code}.json",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    ("GET", "/verify/pdf", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    (
+        "POST",
+        "/verify/pdf",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
 ]
 
 
@@ -462,7 +539,11 @@ def other_organisation(app, make_user):
         cohort, session, booking, resource = _cohort_for(
             org, make_user(roles=("trainer",)), coordinator
         )
+        assessment, cert = _approval_for(make_user)
         return {
+            "assessment": assessment.id,
+            "cert": cert.id,
+            "code": cert.code,
             "resource": resource.id,
             "cohort": cohort.id,
             "session": session.id,
@@ -472,6 +553,28 @@ def other_organisation(app, make_user):
             "invitation": invitation.id,
             "evidence": evidence.id,
         }
+
+
+def _approval_for(make_user):
+    """An organisation in readiness review with an assessment waiting for a decision, and
+    the certificate of another, approved organisation."""
+    from app.extensions import db
+    from app.organisations import services
+    from app.organisations.services import OrganisationDetails
+    from tests.certificate_factories import approve, write
+
+    author, approver = make_user(roles=("trainer",)), make_user(roles=("trainer",))
+    orgs = []
+    for name in ("Reviewed Elsewhere", "Approved Elsewhere"):
+        org = services.create_organisation(
+            make_user(), OrganisationDetails(name=name, org_type="hospice", nation="england")
+        )
+        org.stage = "readiness_review"
+        orgs.append(org)
+    db.session.commit()
+    waiting = write(orgs[0], author)
+    cert = approve(write(orgs[1], author), approver)
+    return waiting, cert
 
 
 def _cohort_for(org, trainer, attendee):
@@ -565,6 +668,9 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 session=1,
                 booking=1,
                 resource=1,
+                assessment=1,
+                cert=1,
+                code="x" * 32,
             ),
             method=method,
         )

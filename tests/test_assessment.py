@@ -77,9 +77,7 @@ def test_missing_scores_are_refused_and_nothing_is_saved(app, in_review, trainer
     assert count(Assessment) == 0
 
 
-def test_only_an_organisation_in_readiness_review_can_be_assessed(
-    app, make_organisation, trainers
-):
+def test_only_an_organisation_in_readiness_review_can_be_assessed(app, make_organisation, trainers):
     org = make_organisation(stage="in_training")
     with app.test_request_context(), pytest.raises(ServiceError) as refused:
         write(org, trainers[0])
@@ -188,9 +186,7 @@ def test_sending_back_needs_a_reason_and_allows_a_new_assessment(app, in_review,
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 2
 
 
-def test_a_failed_render_approves_nothing_and_uses_no_serial(
-    app, in_review, trainers, monkeypatch
-):
+def test_a_failed_render_approves_nothing_and_uses_no_serial(app, in_review, trainers, monkeypatch):
     org, _lead = in_review
     with app.test_request_context():
         assessment = write(org, trainers[0])

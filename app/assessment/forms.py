@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.core.forms import choices
 
 from .models import RECOMMENDATIONS, SCORE_LABELS
-from .services import NOTES_MAX, COMMENT_MAX, criteria, field_name
+from .services import COMMENT_MAX, NOTES_MAX, criteria, field_name
 
 
 def _max(n: int) -> Length:

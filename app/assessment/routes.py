@@ -113,7 +113,8 @@ def write_assessment(org_id: int):
                     "on approval.",
                     "changes_requested": f"Assessment saved. {org.name} is back in training "
                     "with the list of changes; its hub lead was told.",
-                    "rejected": f"Assessment saved. {org.name} was rejected; its hub lead was told.",
+                    "rejected": f"Assessment saved. {org.name} was rejected; "
+                    "its hub lead was told.",
                 }[assessment.status],
                 "success",
             )
@@ -127,8 +128,11 @@ def _render_assessment(assessment, form=None, status=200):
     from app.certificates.services import for_organisation
 
     certificate = next(
-        (c for c in for_organisation(org) if c.assessment_id == assessment.id and
-         c.issue_reason == "approval"),
+        (
+            c
+            for c in for_organisation(org)
+            if c.assessment_id == assessment.id and c.issue_reason == "approval"
+        ),
         None,
     )
     return render_template(

@@ -213,13 +213,18 @@ def write_assessment(
     if recommendation == "request_changes":
         journey.move(org, "request_readiness_changes", by=by, reason=changes_list)
         org.changes_requested = changes_list
-        _notify(org, f"Changes needed before {org.name} can be approved", "readiness_changes",
-                message=changes_list)
+        _notify(
+            org,
+            f"Changes needed before {org.name} can be approved",
+            "readiness_changes",
+            message=changes_list,
+        )
     elif recommendation == "reject":
         journey.move(org, "reject", by=by, reason=overall_notes)
         org.closed_reason = overall_notes
-        _notify(org, f"{org.name} was not approved as a hub", "readiness_rejected",
-                reason=overall_notes)
+        _notify(
+            org, f"{org.name} was not approved as a hub", "readiness_rejected", reason=overall_notes
+        )
     else:
         _notify_trainers(org, assessment, by)
     return assessment
@@ -244,7 +249,8 @@ def _notify_trainers(org: Organisation, assessment: Assessment, author: User) ->
     from app.core.mail import send_email
 
     recipients = [
-u.email for u in readiness.trainers() if u.id != author.id or not programme().four_eyes]
+        u.email for u in readiness.trainers() if u.id != author.id or not programme().four_eyes
+    ]
     if recipients:
         send_email(
             recipients,

@@ -96,9 +96,7 @@ def next_serial(prefix: str, year: int) -> str:
         .execution_options(synchronize_session=False)
     )
     number = session.scalar(
-        select(SerialCounter.last).where(
-            SerialCounter.prefix == prefix, SerialCounter.year == year
-        )
+        select(SerialCounter.last).where(SerialCounter.prefix == prefix, SerialCounter.year == year)
     )
     return f"{prefix}-{year}-{number:04d}"
 
@@ -359,7 +357,9 @@ def _email_holders(cert: Certificate, subject: str, template: str, **context) ->
         recipients = [cert.user.email]
     else:
         org = db.session.get(Organisation, cert.organisation_id)
-        recipients = [m.user.email for m in org_services.team_members(org) if m.has_role("hub_lead")]
+        recipients = [
+            m.user.email for m in org_services.team_members(org) if m.has_role("hub_lead")
+        ]
     if recipients:
         send_email(recipients, subject, template, cert=cert, **context)
 
@@ -621,7 +621,9 @@ PDF_MAX_BYTES = 5 * 1024 * 1024
 def check_pdf(data: bytes) -> PdfCheck:
     """Is this the PDF we issued, unchanged? Signature first, then the register by hash."""
     if not data.startswith(b"%PDF-"):
-        return PdfCheck("not_pdf", "This file is not a PDF, so it cannot be one of our certificates.")
+        return PdfCheck(
+            "not_pdf", "This file is not a PDF, so it cannot be one of our certificates."
+        )
     signature = signing.check_signature(data)
     if signature.state != "ok":
         result = {"unsigned": "unknown", "untrusted": "unknown"}.get(signature.state, "tampered")

@@ -8,9 +8,11 @@ superhub with its own key and certificate sets `SIGNING_KEY_PATH` and `SIGNING_C
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,7 +120,9 @@ def ensure_material() -> SigningMaterial:
     with _lock:
         if not key_path.exists():
             create_material(key_path, cert_path, superhub=current_app.config["SUPERHUB_NAME"])
-    current_app.logger.info("Created the superhub signing key and certificate in %s", key_path.parent)
+    current_app.logger.info(
+        "Created the superhub signing key and certificate in %s", key_path.parent
+    )
     return SigningMaterial(key_path, cert_path, True)
 
 
@@ -167,8 +171,19 @@ def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
         reason=reason,
         name=current_app.config["SUPERHUB_NAME"],
     )
-    out = signers.sign_pdf(writer, meta, signer=_signer(), bytes_reserved=8192)
+    out = _outside_event_loop(signers.sign_pdf, writer, meta, signer=_signer(), bytes_reserved=8192)
     return out.getvalue()
+
+
+def _outside_event_loop(fn, *args, **kwargs):
+    """pyhanko's synchronous API calls asyncio.run(), which fails inside a running event
+    loop (an async server, or a test driving a browser); run it in a worker thread then."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 @dataclass(frozen=True)
@@ -183,8 +198,8 @@ def check_signature(data: bytes) -> SignatureCheck:
     """Check that `data` is a PDF whose whole content is signed by the superhub."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.general import SignatureValidationError
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -193,23 +208,24 @@ def check_signature(data: bytes) -> SignatureCheck:
         signatures = reader.embedded_signatures
     except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError):
         return SignatureCheck(
-            "tampered", "The file is damaged or was changed: it cannot be read as the PDF we issued."
+            "tampered",
+            "The file is damaged or was changed: it cannot be read as the PDF we issued.",
         )
     if not signatures:
         return SignatureCheck("unsigned", "The PDF carries no signature from this portal.")
     context = ValidationContext(trust_roots=[trust_root()], allow_fetching=False)
     try:
-        status = validate_pdf_signature(signatures[-1], context)
+        status = _outside_event_loop(validate_pdf_signature, signatures[-1], context)
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError, OSError):
-        return SignatureCheck("tampered", "The signature could not be checked: the file is damaged.")
+        return SignatureCheck(
+            "tampered", "The signature could not be checked: the file is damaged."
+        )
     if not status.intact or not status.valid:
         return SignatureCheck(
             "tampered", "The PDF was changed after it was signed: its signature no longer matches."
         )
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        return SignatureCheck(
-            "tampered", "Content was added to the PDF after it was signed."
-        )
+        return SignatureCheck("tampered", "Content was added to the PDF after it was signed.")
     if not status.trusted:
         return SignatureCheck(
             "untrusted", "The PDF is signed, but not by this superhub's signing certificate."

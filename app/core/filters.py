@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -11,10 +11,12 @@ from flask_login import current_user
 from app.auth.roles import ROLE_LABELS
 
 
-def to_local(value: datetime | None) -> datetime | None:
-    """An aware datetime converted to the configured display time zone."""
+def to_local(value: datetime | date | None) -> datetime | date | None:
+    """An aware datetime converted to the configured display time zone (a date stays as is)."""
     if value is None:
         return None
+    if not isinstance(value, datetime):
+        return value
     return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
 
 
@@ -23,7 +25,7 @@ def format_datetime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M %Z") ->
     return local.strftime(fmt) if local else "—"
 
 
-def format_date(value: datetime | None) -> str:
+def format_date(value: datetime | date | None) -> str:
     local = to_local(value)
     return local.strftime("%-d %b %Y") if local else "—"
 

@@ -9,6 +9,7 @@ over the size limit. Downloads stream from disk as attachments.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -208,18 +209,14 @@ def _keep_pending(session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _discard_pending(session) -> None:
     for key in session.info.pop(_PENDING, []):
-        try:
+        with contextlib.suppress(RuntimeError):  # no app context: left for an orphan sweep
             discard(key)
-        except RuntimeError:  # no app context: leave it for an orphan sweep
-            pass
 
 
 def discard(key: str) -> None:
     """Remove a stored file whose database row was never committed."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path_for(key).unlink(missing_ok=True)
-    except FileNotFoundError:
-        pass
 
 
 def path_for(key: str) -> Path:

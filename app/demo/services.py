@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.auth import services as auth_services
 from app.auth.models import User
-from app.auth.roles import ADMIN, APPLICANT, AUDITOR, TRAINER
+from app.auth.roles import ADMIN, APPLICANT, AUDITOR, LEAD_TRAINER, TRAINER
 from app.core.db import utcnow
 from app.extensions import db
 from app.organisations import journey
@@ -56,8 +56,8 @@ DEMO_ACCOUNTS = [
         f"trainer2@{DEMO_DOMAIN}",
         "Tom Evans",
         "Senior ECHO trainer",
-        frozenset({TRAINER}),
-        "second trainer for four-eyes approvals",
+        frozenset({TRAINER, LEAD_TRAINER}),
+        "second trainer for four-eyes approvals; lead trainer (revokes, renews)",
     ),
     DemoAccount(
         f"auditor@{DEMO_DOMAIN}",
@@ -1032,6 +1032,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
             )
 
 
+from app.demo.certificates import seed_certificates  # noqa: E402
 from app.demo.immersion import seed_immersion  # noqa: E402
 
 # Later areas append their seeders here, in dependency order.
@@ -1041,6 +1042,7 @@ SEEDERS: list[Callable[[Callable[[str], None]], None]] = [
     seed_training,
     seed_readiness,
     seed_immersion,
+    seed_certificates,
 ]
 
 

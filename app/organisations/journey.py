@@ -1,8 +1,10 @@
 """The organisation's journey: stages and the one function that moves between them.
 
-    draft ─submit─▶ submitted ─accept─▶ in_training ─▶ readiness_review ─approve─▶ approved ─launch─▶ launched
-      ▲                │ request changes / decline  ▲               │ request changes
-      └────────────────┘                            └───────────────┤ reject ─▶ rejected
+    draft ─submit─▶ submitted ─accept─▶ in_training ─▶ readiness_review ─approve─▶ approved
+      ▲                │ request changes / decline  ▲               │                 │ launch
+      └────────────────┘                            └─ changes ─────┤ reject            ▼
+                                                                     ▼                launched
+                                                                  rejected
                                     withdrawn: by the organisation, from any open stage
 
 Each move is a compare-and-set on the organisation's stage, so two trainers deciding

@@ -62,3 +62,13 @@ def _lead_or_staff(user, view_args) -> int | None:
 ORG_LEAD_OR_STAFF = Policy(
     "organisation:hub_lead_or_staff", requires_login=True, object_check=_lead_or_staff
 )
+
+
+def _member(user, view_args) -> int | None:
+    org = _load(view_args)
+    if org is None or not services.can_view(user, org):
+        return 404
+    return None if services.membership_of(user, org.id) is not None else 403
+
+
+ORG_MEMBER = Policy("organisation:member", requires_login=True, object_check=_member)

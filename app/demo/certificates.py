@@ -1,0 +1,268 @@
+"""Demo hubs with certificates in every state: launched, approved, revoked, superseded,
+expired, and a trainee's certificate of completion.
+
+Each hub is registered, applies, is accepted, goes to readiness review, and is assessed
+by one demo trainer and approved by the other through the real services, so the
+assessment, four-eyes decision, stage history, audit events and signed PDFs are genuine.
+The later lifecycle (launch, revocation, re-issue) also runs through the services. The
+expired certificate is an older approval whose dates are set in the past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.assessment import services as assessment_services
+from app.auth import services as auth_services
+from app.certificates import services as certificates
+from app.certificates.models import Certificate
+from app.extensions import db
+from app.organisations import journey
+from app.organisations import services as org_services
+from app.organisations.models import Organisation
+from app.organisations.services import OrganisationDetails
+
+
+@dataclass(frozen=True)
+class DemoHub:
+    details: OrganisationDetails
+    people: tuple[tuple[str, str, tuple[str, ...]], ...]  # (name, job title, hub roles)
+    network_name: str
+    theme: str
+    audience: str
+    outcome: str  # launched, approved, revoked, reissued, expired
+    lead_email: str = ""  # an existing demo account to lead the hub instead of people[0]
+
+
+def _hubs() -> list[DemoHub]:
+    from app.demo.services import LEAD
+
+    return [
+        DemoHub(
+            OrganisationDetails(
+                name="Severn Vale Hospice",
+                org_type="hospice",
+                nation="england",
+                address="Riverside Lane\nWorcester WR1 9ZZ",
+                website="https://www.severnvalehospice.example",
+                phone="01905 496 0777",
+            ),
+            (
+                ("Dr Rachel Hughes", "Medical Director, Severn Vale Hospice", ("hub_lead",)),
+                ("Paul Bennett", "Education Coordinator", ("coordinator", "it_support")),
+                ("Nadia Hussain", "Community Nurse Educator", ("facilitator",)),
+                ("Dr Simon Cole", "Consultant in Palliative Medicine", ("specialist",)),
+            ),
+            "Severn Vale Care Home Palliative Care ECHO",
+            "Palliative care in care homes",
+            "Care home nurses and senior carers across Worcestershire and Herefordshire.",
+            "launched",
+        ),
+        DemoHub(
+            OrganisationDetails(
+                name="Harbour Lights Hospice",
+                org_type="hospice",
+                nation="wales",
+                address="Quay Street\nSwansea SA1 9ZX",
+                website="https://www.harbourlightshospice.example",
+                phone="01792 496 0333",
+            ),
+            (
+                ("Gwen Price", "Education Coordinator, Harbour Lights Hospice", ("coordinator",)),
+                ("Rhys Powell", "Clinical Nurse Specialist", ("facilitator",)),
+                ("Dr Eleri Thomas", "Consultant in Palliative Medicine", ("specialist",)),
+            ),
+            "West Wales Heart Failure Palliative Care ECHO",
+            "Heart failure and palliative care",
+            "Heart failure nurses, GPs and community teams in west Wales.",
+            "reissued",
+            lead_email=LEAD,
+        ),
+        DemoHub(
+            OrganisationDetails(
+                name="Fenland Palliative Care Network",
+                org_type="charity",
+                nation="england",
+                address="Market Place\nWisbech PE13 9ZY",
+                website="https://www.fenlandpalliative.example",
+                phone="01945 496 0444",
+            ),
+            (
+                ("Karen Lowe", "Network Manager, Fenland Palliative Care Network", ("hub_lead",)),
+                ("Dean Marsh", "Administrator", ("coordinator",)),
+                ("Julie Fenn", "Palliative Care Nurse", ("facilitator",)),
+                ("Dr Omar Farouk", "GP with a special interest", ("specialist",)),
+            ),
+            "Fenland Dementia End of Life ECHO",
+            "Dementia at the end of life",
+            "District nurses and care homes in the Fens.",
+            "revoked",
+        ),
+        DemoHub(
+            OrganisationDetails(
+                name="Ashgrove Hospice",
+                org_type="hospice",
+                nation="scotland",
+                address="Ashgrove Road\nAberdeen AB25 9ZW",
+                website="https://www.ashgrovehospice.example",
+                phone="01224 496 0555",
+            ),
+            (
+                ("Moira Duncan", "Head of Learning, Ashgrove Hospice", ("hub_lead",)),
+                ("Callum Reid", "Learning Coordinator", ("coordinator",)),
+                ("Shona Gray", "Senior Staff Nurse", ("facilitator",)),
+                ("Dr Neil Forbes", "Consultant in Palliative Medicine", ("specialist",)),
+            ),
+            "North East Scotland Symptom Management ECHO",
+            "Symptom management at home",
+            "Community nurses and GP practices in Aberdeenshire.",
+            "expired",
+        ),
+    ]
+
+
+def hub_people_emails() -> list[str]:
+    """The demo accounts this seeder creates for the hubs' teams."""
+    from app.demo.services import demo_email
+
+    return [demo_email(name) for hub in _hubs() for name, _title, _roles in hub.people]
+
+
+def hub_names() -> list[str]:
+    return [hub.details.name for hub in _hubs()]
+
+
+def _person(name: str, job_title: str):
+    from app.demo.services import DEMO_PASSWORD, demo_email
+
+    email = demo_email(name)
+    user = auth_services.get_user_by_email(email)
+    if user is None:
+        user = auth_services.create_user(
+            email=email,
+            name=name,
+            job_title=job_title,
+            password=DEMO_PASSWORD,
+            audit_action="user.created",
+        )
+    return user
+
+
+def _approve(org: Organisation, lead, author, approver) -> Certificate:
+    """in_training → readiness review → assessed by `author`, approved by `approver`."""
+    journey.move(org, "submit_for_review", by=lead)
+    scores = {
+        key: assessment_services.Score(key, 3 if index % 2 else 4, "")
+        for index, (key, _title, _guidance) in enumerate(assessment_services.criteria())
+    }
+    assessment = assessment_services.write_assessment(
+        org,
+        by=author,
+        scores=scores,
+        overall_notes="A committed team with a clear first curriculum and an executive sponsor.",
+        recommendation="approve",
+    )
+    cert = assessment_services.decide(
+        assessment, by=approver, decision="approve", notes="Agreed: ready to launch."
+    )
+    db.session.flush()
+    return cert
+
+
+def _backdate(cert: Certificate, org: Organisation, years_ago: float) -> None:
+    """Make an approval look as if it happened `years_ago` (its expiry is then past)."""
+    from datetime import UTC, datetime, time
+
+    approved = date.today() - timedelta(days=round(365.25 * years_ago))
+    cert.approved_on = approved
+    cert.expires_on = certificates.add_years(approved, 3)
+    cert.issued_at = datetime.combine(approved, time(11, 0), tzinfo=UTC)
+    org.stage_changed_at = cert.issued_at
+
+
+def seed_certificates(log: Callable[[str], None]) -> None:
+    """Four approved hubs, their certificates in every state, and one trainee certificate."""
+    from app.demo.services import DEMO_DOMAIN, TRAINER_1, TRAINER_2
+    from app.demo.services import _person as account
+
+    existing = list(db.session.scalars(select(Organisation.name)))
+    author, approver = account(TRAINER_1), account(TRAINER_2)
+    admin = account(f"admin@{DEMO_DOMAIN}")
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        for hub in _hubs():
+            if any(name.startswith(hub.details.name) for name in existing):
+                continue  # seeded before (a re-issued hub has a longer name now)
+            people = [(_person(n, t), roles) for n, t, roles in hub.people]
+            lead = account(hub.lead_email) if hub.lead_email else people[0][0]
+            org = org_services.create_organisation(lead, hub.details)
+            for user, roles in people:
+                if user.id == lead.id:
+                    continue
+                org_services.invite_member(org, by=lead, email=user.email, roles=list(roles))
+            application = {
+                "network_name": hub.network_name,
+                "theme": hub.theme,
+                "target_audience": hub.audience,
+                "expected_spokes": 20,
+                "motivation": "Clinicians far from specialist teams ask for regular, "
+                "case-based support; ECHO lets us give it at scale.",
+                "sponsor_name": people[0][0].name,
+                "sponsor_role": "Executive sponsor",
+                "sponsor_email": people[0][0].email,
+                "vc_licence": "yes",
+                "delivery_notes": "Zoom, monthly, 90 minutes.",
+                "heard_about": "The superhub's introduction webinar.",
+                "intro_session_date": date.today() - timedelta(days=700),
+            }
+            org_services.save_application(org, by=lead, data=application)
+            org_services.submit_application(org, by=lead)
+            org_services.accept_application(org, by=author, note="Welcome to the programme.")
+            cert = _approve(org, lead, author, approver)
+            if hub.outcome == "launched":
+                assessment_services.record_launch(
+                    org, by=lead, first_session_on=certificates.today()
+                )
+                coordinator = people[1][0]
+                trainee = certificates.issue(
+                    certificates.IssueRequest(
+                        kind="trainee",
+                        organisation=org,
+                        approved_on=certificates.today(),
+                        expires_on=certificates.add_years(certificates.today(), 3),
+                        reason="completion",
+                        organisation_name=org.name,
+                        user=coordinator,
+                        person_name=coordinator.name,
+                        details={
+                            "roles": ["Coordinator", "IT support"],
+                            "modules": ["The ECHO model", "The hub team", "Running a session"],
+                            "attendance_percent": 90,
+                        },
+                    ),
+                    by=coordinator,
+                )
+                log(f"issued trainee certificate {trainee.serial} to {coordinator.name}")
+            elif hub.outcome == "revoked":
+                certificates.revoke(
+                    cert,
+                    by=admin,
+                    reason="The network stopped meeting and the hub asked to withdraw.",
+                )
+            elif hub.outcome == "reissued":
+                org.name = f"{org.name} & Community Care"
+                db.session.flush()
+                new = certificates.reissue(
+                    cert,
+                    by=admin,
+                    reason="The organisation changed its name.",
+                )
+                log(f"re-issued {cert.serial} as {new.serial}")
+            elif hub.outcome == "expired":
+                _backdate(cert, org, 3.4)
+            db.session.flush()
+            log(f"approved {org.name}: certificate {cert.serial} ({hub.outcome})")

@@ -1,0 +1,123 @@
+"""Benchmark: issuing a hub certificate vs rendering the same HTML alone with WeasyPrint.
+
+    .venv/bin/python bench/certificate_issue.py [runs]
+
+Side by side, in one process, on a throwaway SQLite database and instance folder:
+
+- render only: WeasyPrint turns the certificate's finished HTML and CSS into a PDF;
+- issue (render + sign + store): the template rendered with a new QR code, WeasyPrint,
+  the PAdES signature, and the file stored with its SHA-256 — the goal in the certificates
+  issue is at most 1.5 times "render only";
+- issue with the database: all that plus what an approval adds around it: the next serial
+  (locked counter row), the register row and the hash-chained audit event (rolled back
+  each run, so the serial stays the same and the database does not grow). Reported too.
+
+Prints the median of each and the ratios. Install `libharfbuzz-subset0` first
+(`make install-test` does), or WeasyPrint falls back to slow font subsetting and every
+number grows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
+    os.environ.setdefault("APP_ENV", "testing")
+    os.environ["INSTANCE_PATH"] = str(workdir)
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.auth import services as auth_services
+    from app.certificates import render, services, signing
+    from app.core.storage import discard, store_bytes
+    from app.extensions import db
+    from app.organisations import services as org_services
+
+    app = create_app({"STORAGE_DIR": str(workdir / "storage")})
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        lead = auth_services.create_user(
+            email="lead@example.org",
+            name="Bench Lead",
+            password="copper-meadow-lantern-quiet",  # noqa: S106
+            roles={"applicant"},
+        )
+        org = org_services.create_organisation(
+            lead,
+            org_services.OrganisationDetails(
+                name="Severn Vale Hospice", org_type="hospice", nation="england"
+            ),
+        )
+        db.session.commit()
+        today = date.today()
+        request = services.hub_request(
+            org,
+            approvers=["Priya Shah", "Tom Evans"],
+            single_person=False,
+            approved_on=today,
+            expires_on=services.add_years(today, 3),
+            reason="approval",
+        )
+        template = render.template_for("hub")
+        html = render.render_html(
+            template, services._context(request, "HUB-2026-0001", "x" * 32, today)
+        )
+        with app.test_request_context():
+            services.issue(request, by=lead)  # warm-up: fonts, key creation, caches
+            db.session.rollback()
+            render.html_to_pdf(template, html)
+
+            render_times, pipeline_times, issue_times = [], [], []
+            for n in range(runs):  # interleaved, so drift affects all alike
+                started = time.perf_counter()
+                render.html_to_pdf(template, html)
+                render_times.append(time.perf_counter() - started)
+
+                started = time.perf_counter()
+                code = secrets.token_urlsafe(services.CODE_BYTES)
+                context = services._context(request, f"HUB-2026-{n:04d}", code, today)
+                signed = signing.sign_pdf(render.render_pdf(template, context), reason="bench")
+                stored = store_bytes(
+                    signed, area="bench", original_name="c.pdf", content_type="application/pdf"
+                )
+                pipeline_times.append(time.perf_counter() - started)
+                discard(stored.key)
+
+                started = time.perf_counter()
+                cert = services.issue(request, by=lead)
+                db.session.flush()
+                issue_times.append(time.perf_counter() - started)
+                db.session.rollback()
+                discard(cert.storage_key)
+
+    render_ms = statistics.median(render_times) * 1000
+    pipeline_ms = statistics.median(pipeline_times) * 1000
+    issue_ms = statistics.median(issue_times) * 1000
+    print(f"{runs} runs each (median):")
+    print(f"  render only (WeasyPrint):              {render_ms:7.1f} ms")
+    print(
+        f"  issue: render + sign + store           {pipeline_ms:7.1f} ms"
+        f"   ratio {pipeline_ms / render_ms:.2f} (goal <= 1.5)"
+    )
+    print(
+        f"  issue with serial, register and audit  {issue_ms:7.1f} ms"
+        f"   ratio {issue_ms / render_ms:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
