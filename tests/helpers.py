@@ -56,3 +56,37 @@ def is_signed_in(client) -> bool:
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/account/login")
     return False
+
+
+def race(app, calls, outcome=lambda result: "ok") -> list[str]:
+    """Run each call in its own thread, app context and transaction at the same moment.
+
+    Returns the sorted outcomes: `outcome(result)` for a committed call, "refused" for a
+    ServiceError (rolled back).
+    """
+    import threading
+
+    from app.core.errors import ServiceError
+
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+
+    def run(call):
+        with app.app_context(), app.test_request_context():
+            barrier.wait()
+            try:
+                result = call()
+                db.session.commit()
+                outcomes.append(outcome(result))
+            except ServiceError:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return sorted(outcomes)

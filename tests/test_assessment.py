@@ -15,7 +15,7 @@ from app.core.audit import verify_chain
 from app.core.errors import ServiceError
 from app.extensions import db
 from tests.certificate_factories import approve, pdf_bytes_of, scores, write
-from tests.helpers import events
+from tests.helpers import events, race
 from tests.organisation_factories import (
     clear_outbox,
     count,
@@ -247,3 +247,33 @@ def test_serials_are_sequential_per_year(app, make_organisation, trainers):
             serials.append(approve(write(org, trainers[0]), trainers[1]).serial)
     assert [s[-4:] for s in serials] == ["0001", "0002", "0003"]
     assert len({s[4:8] for s in serials}) == 1
+
+
+def test_two_trainers_approving_at_once_make_one_approval_and_one_certificate(
+    app, in_review, trainers, make_user
+):
+    """Two second trainers press Approve at the same moment (threads, real transactions)."""
+    org, _lead = in_review
+    with app.test_request_context():
+        assessment = write(org, trainers[0])
+    assessment_id = assessment.id
+    deciders = [trainers[1], make_user(roles=("trainer",), name="Cai Third")]
+    files_before = len(stored_files(app.config["STORAGE_DIR"]))
+
+    def approve_as(trainer):
+        def call():
+            current = db.session.get(Assessment, assessment_id)
+            return services.decide(current, by=db.session.merge(trainer), decision="approve")
+
+        return call
+
+    outcomes = race(app, [approve_as(t) for t in deciders])
+    assert outcomes == ["ok", "refused"]
+    db.session.expire_all()
+    assert count(Certificate) == 1
+    assert len(events("assessment.approved")) == 1
+    assert len(events("certificate.issued")) == 1
+    assert reload_org(org.id).stage == "approved"
+    assert db.session.scalar(select(SerialCounter.last)) == 1
+    assert len(stored_files(app.config["STORAGE_DIR"])) == files_before + 1
+    assert verify_chain().intact

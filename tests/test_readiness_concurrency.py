@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
 from app.core.audit import AuditEvent, verify_chain
-from app.core.errors import ServiceError
 from app.extensions import db
 from app.organisations.models import Organisation
 from app.readiness import services
 from app.readiness.models import Agreement, ChecklistComment
+from tests.helpers import race
 from tests.organisation_factories import organisation_factory
 from tests.readiness_factories import agreement, answer
 
@@ -23,29 +21,7 @@ def make_organisation(app, make_user):
 
 
 def _race(app, calls):
-    """Run each call in its own thread and app context at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-
-    def run(call):
-        with app.app_context(), app.test_request_context():
-            barrier.wait()
-            try:
-                call()
-                db.session.commit()
-                outcomes.append("ok")
-            except ServiceError:
-                db.session.rollback()
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return sorted(outcomes)
+    return race(app, calls)
 
 
 def test_two_trainers_deciding_one_agreement_record_one_decision(app, make_organisation, make_user):

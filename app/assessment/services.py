@@ -213,7 +213,7 @@ def write_assessment(
     if recommendation == "request_changes":
         journey.move(org, "request_readiness_changes", by=by, reason=changes_list)
         org.changes_requested = changes_list
-        _notify(
+        org_services.notify_leads(
             org,
             f"Changes needed before {org.name} can be approved",
             "readiness_changes",
@@ -222,27 +222,12 @@ def write_assessment(
     elif recommendation == "reject":
         journey.move(org, "reject", by=by, reason=overall_notes)
         org.closed_reason = overall_notes
-        _notify(
+        org_services.notify_leads(
             org, f"{org.name} was not approved as a hub", "readiness_rejected", reason=overall_notes
         )
     else:
         _notify_trainers(org, assessment, by)
     return assessment
-
-
-def _notify(org: Organisation, subject: str, template: str, **context) -> None:
-    from app.core.mail import send_email
-
-    leads = [m.user.email for m in org_services.team_members(org) if m.has_role("hub_lead")]
-    if leads:
-        send_email(
-            leads,
-            subject,
-            template,
-            org=org,
-            link=url_for("organisations.show_organisation", org_id=org.id, _external=True),
-            **context,
-        )
 
 
 def _notify_trainers(org: Organisation, assessment: Assessment, author: User) -> None:
@@ -333,7 +318,7 @@ def decide(assessment: Assessment, *, by: User, decision: str, notes: str = ""):
         },
     )
     cert = certificates.issue_for_approval(org, assessment=assessment, by=by)
-    _notify(
+    org_services.notify_leads(
         org,
         f"{org.name} is approved as a Project ECHO hub",
         "hub_approved",

@@ -357,9 +357,7 @@ def _email_holders(cert: Certificate, subject: str, template: str, **context) ->
         recipients = [cert.user.email]
     else:
         org = db.session.get(Organisation, cert.organisation_id)
-        recipients = [
-            m.user.email for m in org_services.team_members(org) if m.has_role("hub_lead")
-        ]
+        recipients = org_services.hub_lead_emails(org)
     if recipients:
         send_email(recipients, subject, template, cert=cert, **context)
 

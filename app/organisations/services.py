@@ -371,15 +371,22 @@ def submit_application(org: Organisation, *, by: User) -> None:
 # --- screening (trainers) --------------------------------------------------------------
 
 
-def _notify_leads(org: Organisation, subject: str, template: str, **context) -> None:
-    leads = [m.user.email for m in org.memberships if m.has_role("hub_lead") and m.user.is_active]
+def hub_lead_emails(org: Organisation) -> list[str]:
+    return [m.user.email for m in org.memberships if m.has_role("hub_lead") and m.user.is_active]
+
+
+def notify_leads(
+    org: Organisation, subject: str, template: str, *, link: str | None = None, **context
+) -> None:
+    """Email the organisation's active hub leads; `link` defaults to the organisation page."""
+    leads = hub_lead_emails(org)
     if leads:
         send_email(
             leads,
             subject,
             template,
             org=org,
-            link=url_for("organisations.show_organisation", org_id=org.id, _external=True),
+            link=link or url_for("organisations.show_organisation", org_id=org.id, _external=True),
             **context,
         )
 
@@ -393,7 +400,7 @@ def accept_application(org: Organisation, *, by: User, note: str = "") -> None:
     """Accept into the training programme (submitted → in_training)."""
     _require_trainer(by)
     journey.move(org, "accept", by=by, reason=(note or "").strip())
-    _notify_leads(
+    notify_leads(
         org,
         f"{org.name} is accepted into the programme",
         "application_accepted",
@@ -409,7 +416,7 @@ def request_changes(org: Organisation, *, by: User, message: str) -> None:
         raise ServiceError("Tell the applicant what to change.", field="message")
     journey.move(org, "request_changes", by=by, reason=message)
     org.changes_requested = message
-    _notify_leads(
+    notify_leads(
         org,
         f"Changes requested to {org.name}'s application",
         "application_changes_requested",
@@ -425,7 +432,7 @@ def decline_application(org: Organisation, *, by: User, reason: str) -> None:
         raise ServiceError("Give the reason for declining.", field="message")
     journey.move(org, "decline", by=by, reason=reason)
     org.closed_reason = reason
-    _notify_leads(
+    notify_leads(
         org, f"{org.name}'s application was not accepted", "application_declined", reason=reason
     )
 

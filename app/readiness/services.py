@@ -263,16 +263,13 @@ def review_agreement(
 
 
 def _email_leads(org: Organisation, subject: str, template: str, **context) -> None:
-    leads = [m.user.email for m in org.memberships if m.has_role("hub_lead") and m.user.is_active]
-    if leads:
-        send_email(
-            leads,
-            subject,
-            template,
-            org=org,
-            link=url_for("readiness.show_readiness", org_id=org.id, _external=True),
-            **context,
-        )
+    org_services.notify_leads(
+        org,
+        subject,
+        template,
+        link=url_for("readiness.show_readiness", org_id=org.id, _external=True),
+        **context,
+    )
 
 
 # --- checklist answers -----------------------------------------------------------------
