@@ -242,13 +242,13 @@ def test_admin_grants_trainer_role(page: Page, assert_accessible, create_account
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
     assert_accessible(page)
     roles = page.get_by_role("group", name="Site roles")
-    expect(roles.get_by_label("Trainer")).not_to_be_checked()
-    roles.get_by_label("Trainer").check()
+    expect(roles.get_by_label("Trainer", exact=True)).not_to_be_checked()
+    roles.get_by_label("Trainer", exact=True).check()
     page.get_by_role("button", name="Save roles").click()
 
     expect(page.get_by_role("status").filter(has_text=f"Roles for {name} saved.")).to_be_visible()
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
-    expect(roles.get_by_label("Trainer")).to_be_checked()
+    expect(roles.get_by_label("Trainer", exact=True)).to_be_checked()
     expect(roles.get_by_label("Applicant")).to_be_checked()
     assert_accessible(page)
 
