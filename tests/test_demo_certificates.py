@@ -33,6 +33,15 @@ def test_demo_seed_issues_certificates_in_every_state_once(app, runner):
     stages = dict(db.session.execute(select(Organisation.name, Organisation.stage)).all())
     assert stages["Severn Vale Hospice"] == "launched"
     assert stages["Harbour Lights Hospice & Community Care"] == "approved"
+    assert stages["Peak District Hospice"] == "readiness_review"
+    assert stages["Tayside Children's Hospice"] == "readiness_review"
+    from app.assessment import services as assessment_services
+
+    (waiting,) = assessment_services.awaiting_decision()
+    assert waiting.organisation.name == "Peak District Hospice"
+    assert [o.name for o in assessment_services.awaiting_assessment()] == [
+        "Tayside Children's Hospice"
+    ]
     for cert in certificates:  # every stored file is a real, signed certificate of its own
         result = services.check_pdf(pdf_bytes_of(cert))
         assert result.certificate.id == cert.id, cert.serial

@@ -58,6 +58,7 @@ def navigation() -> list[tuple[str, str]]:
 def register_filters(app) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["iso_date"] = lambda value: format_date(date.fromisoformat(value))
     app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
     from app.core.programme import HUB_ROLES
 

@@ -123,6 +123,46 @@ def _hubs() -> list[DemoHub]:
             "Community nurses and GP practices in Aberdeenshire.",
             "expired",
         ),
+        DemoHub(
+            OrganisationDetails(
+                name="Peak District Hospice",
+                org_type="hospice",
+                nation="england",
+                address="Station Road\nBakewell DE45 9ZV",
+                website="https://www.peakdistricthospice.example",
+                phone="01629 496 0666",
+            ),
+            (
+                ("Dr Hannah Wright", "Medical Director, Peak District Hospice", ("hub_lead",)),
+                ("Luke Barker", "Education Coordinator", ("coordinator",)),
+                ("Emma Slater", "Senior Nurse, Community Team", ("facilitator",)),
+                ("Dr Arjun Mehta", "Consultant in Palliative Medicine", ("specialist",)),
+            ),
+            "Rural Derbyshire Palliative Care ECHO",
+            "Palliative care in rural communities",
+            "District nurses, GP practices and care homes in the Peak District.",
+            "awaiting_decision",
+        ),
+        DemoHub(
+            OrganisationDetails(
+                name="Tayside Children's Hospice",
+                org_type="hospice",
+                nation="scotland",
+                address="Riverside Drive\nDundee DD1 9ZU",
+                website="https://www.taysidechildrenshospice.example",
+                phone="01382 496 0888",
+            ),
+            (
+                ("Fiona Baxter", "Head of Care, Tayside Children's Hospice", ("hub_lead",)),
+                ("Kirsty Adams", "Family Support Coordinator", ("coordinator",)),
+                ("Euan Paterson", "Children's Nurse Specialist", ("facilitator",)),
+                ("Dr Lorna Bell", "Consultant Paediatrician", ("specialist",)),
+            ),
+            "Scottish Children's Palliative Care ECHO",
+            "Palliative care for children and young people",
+            "Children's community nurses and paediatric teams across Scotland.",
+            "in_review",
+        ),
     ]
 
 
@@ -135,6 +175,24 @@ def hub_people_emails() -> list[str]:
 
 def hub_names() -> list[str]:
     return [hub.details.name for hub in _hubs()]
+
+
+def hub_summaries() -> list[tuple[str, str, str]]:
+    """(name prefix, what its certificate shows, hub lead's email) for the seed command."""
+    from app.demo.services import demo_email
+
+    shows = {
+        "launched": "launched; valid certificate; a trainee certificate",
+        "reissued": "approved; renamed, certificate re-issued",
+        "revoked": "approved; certificate revoked",
+        "expired": "approved three years ago; certificate expired",
+        "awaiting_decision": "assessed by Priya Shah; awaiting a second trainer",
+        "in_review": "in readiness review; not yet assessed",
+    }
+    return [
+        (hub.details.name, shows[hub.outcome], hub.lead_email or demo_email(hub.people[0][0]))
+        for hub in _hubs()
+    ]
 
 
 def _person(name: str, job_title: str):
@@ -153,8 +211,8 @@ def _person(name: str, job_title: str):
     return user
 
 
-def _approve(org: Organisation, lead, author, approver) -> Certificate:
-    """in_training → readiness review → assessed by `author`, approved by `approver`."""
+def _assess(org: Organisation, lead, author):
+    """in_training → readiness review → assessed by `author`, recommending approval."""
     journey.move(org, "submit_for_review", by=lead)
     scores = {
         key: assessment_services.Score(key, 3 if index % 2 else 4, "")
@@ -167,6 +225,13 @@ def _approve(org: Organisation, lead, author, approver) -> Certificate:
         overall_notes="A committed team with a clear first curriculum and an executive sponsor.",
         recommendation="approve",
     )
+    db.session.flush()
+    return assessment
+
+
+def _approve(org: Organisation, lead, author, approver) -> Certificate:
+    """Assessed by `author`, approved by `approver`: the hub certificate is issued."""
+    assessment = _assess(org, lead, author)
     cert = assessment_services.decide(
         assessment, by=approver, decision="approve", notes="Agreed: ready to launch."
     )
@@ -222,6 +287,14 @@ def seed_certificates(log: Callable[[str], None]) -> None:
             org_services.save_application(org, by=lead, data=application)
             org_services.submit_application(org, by=lead)
             org_services.accept_application(org, by=author, note="Welcome to the programme.")
+            if hub.outcome == "in_review":
+                journey.move(org, "submit_for_review", by=lead)
+                log(f"submitted {org.name} for readiness review")
+                continue
+            if hub.outcome == "awaiting_decision":
+                _assess(org, lead, author)
+                log(f"assessed {org.name}: waiting for a second trainer")
+                continue
             cert = _approve(org, lead, author, approver)
             if hub.outcome == "launched":
                 assessment_services.record_launch(

@@ -28,3 +28,8 @@ def seed_command():
         name = demo.details.name
         stage = stage_label(stages[name]) if name in stages else "not created"
         click.echo(f"  {name:<32} {stage:<24} {demo.lead}")
+    from app.demo.certificates import hub_summaries
+
+    click.echo("Demo hubs with certificates, with the hub lead to log in as (same password):")
+    for name, shows, lead in hub_summaries():
+        click.echo(f"  {name:<32} {shows:<48} {lead}")
