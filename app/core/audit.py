@@ -318,6 +318,18 @@ ACTION_LABELS = {
     "user.roles_changed": "changed site roles",
     "user.deactivated": "deactivated an account",
     "user.reactivated": "reactivated an account",
+    "organisation.request_readiness_changes": "sent the organisation back to training",
+    "organisation.approve": "approved the organisation as a hub",
+    "organisation.reject": "rejected the organisation after assessment",
+    "organisation.launch": "recorded the network's first ECHO session",
+    "assessment.written": "wrote a readiness assessment",
+    "assessment.approved": "approved a readiness assessment (second trainer)",
+    "assessment.sent_back": "sent a readiness assessment back",
+    "certificate.issued": "issued a certificate",
+    "certificate.revoked": "revoked a certificate",
+    "certificate.reissued": "re-issued a certificate",
+    "certificate.renewed": "renewed a certificate",
+    "certificate.downloaded": "downloaded a certificate",
 }
 
 
@@ -342,6 +354,14 @@ def describe(event: AuditEvent) -> str:
         )
     if details.get("item") and event.action.startswith("checklist."):
         extra.append(f"{details['item']}, version {details.get('version', '?')}")
+    if details.get("serial") and event.action.startswith("certificate."):
+        extra.append(details["serial"])
+        if details.get("new_serial"):
+            extra.append(f"replaced by {details['new_serial']}")
+    if details.get("recommendation") and event.action == "assessment.written":
+        extra.append(f"recommending {details['recommendation'].replace('_', ' ')}")
+    if details.get("single_person"):
+        extra.append("single-person decision")
     if details.get("fields"):
         extra.append("changed " + ", ".join(f.replace("_", " ") for f in details["fields"]))
     if details.get("added"):
