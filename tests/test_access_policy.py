@@ -70,8 +70,38 @@ MATRIX = [
         dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
     ),
     (
-        "POST",
+        "GET",
         "/audit/verify",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/events.csv",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/certificates",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/certificates.csv",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/certificates.zip",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/certificates/{cert}",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/audit/certificates/{cert}/dossier.pdf",
         dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
     ),
     (
@@ -207,7 +237,7 @@ MATRIX = [
     (
         "POST",
         "/organisations/invitations/not-a-real-token",
-        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+        dict(anonymous=302, applicant=302, trainer=302, auditor=403, admin=302),
     ),
     (
         "GET",
@@ -715,3 +745,57 @@ def test_role_matrix(app, make_user, other_organisation, method, path, expected)
         elif role == "anonymous" and expected[role] == 302:
             assert response.headers["Location"].startswith("/account/login")
     assert wrong == [], f"{method} {path}: " + "; ".join(wrong)
+
+
+# Non-GET endpoints an auditor may use, each for a reason that changes no portal data.
+AUDITOR_SELF_SERVICE = {
+    "auth.login": "signing in",
+    "auth.login_verify": "the second step of signing in",
+    "auth.logout": "ending their own session",
+    "auth.register": "anonymous only (a signed-in auditor is sent home)",
+    "auth.forgot_password": "asking for their own reset link",
+    "auth.reset_password": "resetting their own password",
+    "auth.change_password": "their own password",
+    "auth.profile": "their own name and job title",
+    "auth.mfa_enable": "their own two-step verification",
+    "auth.mfa_recovery_codes": "their own recovery codes",
+    "auth.mfa_disable": "their own two-step verification",
+    "certificates.check_pdf": "the public PDF check: reads an upload, stores nothing",
+}
+
+
+def test_an_auditor_can_change_nothing(app, make_user, other_organisation):
+    """Walk app.url_map: every endpoint taking a non-GET method refuses an auditor."""
+    from tests.conftest import PASSWORD
+
+    paths = {}
+    adapter = app.url_map.bind("localhost")
+    for method, path, _expected in MATRIX:
+        endpoint, _args = adapter.match(_fill(path, target=1, **other_organisation), method=method)
+        paths[(endpoint, method)] = path
+    auditor = make_user(roles=("auditor",))
+    client = app.test_client()
+    assert (
+        client.post(
+            "/account/login", data={"email": auditor.email, "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    target = make_user(roles=("applicant",), active=False)
+    checked, unrefused, unknown = [], [], []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
+            if rule.endpoint in AUDITOR_SELF_SERVICE:
+                continue
+            path = paths.get((rule.endpoint, method))
+            if path is None:
+                unknown.append(f"{method} {rule.rule}")
+                continue
+            url = _fill(path, target=target.id, **other_organisation)
+            status = client.open(url, method=method).status_code
+            checked.append(rule.endpoint)
+            if status not in (403, 404):
+                unrefused.append(f"{method} {rule.rule}: {status}")
+    assert unknown == [], f"add these to MATRIX: {unknown}"
+    assert unrefused == [], f"an auditor was not refused: {unrefused}"
+    assert len(checked) > 40

@@ -157,11 +157,11 @@ def test_audit_log_page_verifies_and_shows_break(app, client, make_user, auth):
     page = client.get("/audit/events")
     assert page.status_code == 200
     assert b"signed in" in page.data
-    intact = client.post("/audit/verify")
+    intact = client.get("/audit/verify")
     assert b"Intact" in intact.data
     db.session.execute(text("UPDATE audit_event SET actor_label = 'mallory' WHERE seq = 1"))
     db.session.commit()
-    broken = client.post("/audit/verify")
+    broken = client.get("/audit/verify")
     assert b"Broken at event 1" in broken.data
 
 

@@ -258,18 +258,27 @@ def issue_for_approval(org: Organisation, *, assessment, by: User) -> Certificat
     if by.id != assessment.author_id:
         approvers.append(by.name)
     approved_on = today()
-    return issue(
-        hub_request(
-            org,
-            approvers=approvers,
-            single_person=assessment.single_person,
-            approved_on=approved_on,
-            expires_on=add_years(approved_on, programme().certificate_valid_years),
-            reason="approval",
-            assessment_id=assessment.id,
-        ),
-        by=by,
+    request = hub_request(
+        org,
+        approvers=approvers,
+        single_person=assessment.single_person,
+        approved_on=approved_on,
+        expires_on=add_years(approved_on, programme().certificate_valid_years),
+        reason="approval",
+        assessment_id=assessment.id,
     )
+    # The team as it stood at approval, for the approval dossier (teams change later).
+    request.details = {
+        "team": [
+            {
+                "name": m.user.name,
+                "email": m.user.email,
+                "roles": [r for r in HUB_ROLES if r in m.roles],
+            }
+            for m in org_services.team_members(org)
+        ]
+    }
+    return issue(request, by=by)
 
 
 # --- lookups ------------------------------------------------------------------------------
@@ -415,7 +424,7 @@ def _supersede(old: Certificate, new: Certificate) -> None:
 def _successor_request(old: Certificate, *, reason: str, expires_on: date) -> IssueRequest:
     org = db.session.get(Organisation, old.organisation_id)
     if old.kind == "hub":
-        return hub_request(
+        request = hub_request(
             org,
             approvers=list(old.approvers),
             single_person=old.single_person,
@@ -425,6 +434,8 @@ def _successor_request(old: Certificate, *, reason: str, expires_on: date) -> Is
             assessment_id=old.assessment_id,
             supersedes=old,
         )
+        request.details = dict(old.details)  # the team at the original approval
+        return request
     person = old.user
     return IssueRequest(
         kind="trainee",

@@ -330,7 +330,16 @@ ACTION_LABELS = {
     "certificate.reissued": "re-issued a certificate",
     "certificate.renewed": "renewed a certificate",
     "certificate.downloaded": "downloaded a certificate",
+    "audit.register_exported": "exported the certificate register",
+    "audit.log_exported": "exported the audit log",
+    "audit.dossier_downloaded": "downloaded an approval dossier",
+    "evidence.downloaded": "downloaded an evidence file",
 }
+
+
+def json_details(event: AuditEvent) -> str:
+    """The event's details as compact JSON (for exports)."""
+    return json.dumps(event.details or {}, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def describe(event: AuditEvent) -> str:

@@ -46,6 +46,7 @@ def navigation() -> list[tuple[str, str]]:
             ("training.programme_overview", "Training"),
             ("immersion.list_cohorts", "Immersion"),
             ("admin.list_users", "Users"),
+            ("audit.register", "Certificates"),
             ("audit.list_events", "Audit log"),
         ]
     return [

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.core.errors import ServiceError
 from app.core.forms import attach_error, commit_or_refuse
-from app.core.policy import AUTHENTICATED, PUBLIC, access, roles
+from app.core.policy import PUBLIC, Policy, access, roles
 from app.core.programme import HUB_ROLES
 from app.extensions import db
 from app.organisations import journey, services
@@ -357,8 +357,16 @@ def show_invitation(token: str):
     )
 
 
+def _not_an_auditor(user, view_args) -> int | None:
+    # Auditor accounts are read-only by construction: they never join a team.
+    return 403 if user.has_role("auditor") else None
+
+
+JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
+
+
 @bp.route("/invitations/<token>", methods=["POST"])
-@access(AUTHENTICATED)
+@access(JOINER)
 def accept_invitation(token: str):
     try:
         membership = services.accept_invitation(token, user=current_user)

@@ -280,6 +280,16 @@ def submit_for_review(org_id: int):
 @access(EVIDENCE_VIEWER)
 def download_evidence(file_id: int):
     evidence = g.evidence
+    if current_user.has_role("auditor"):  # an auditor's download is itself on the record
+        from app.core import audit
+
+        audit.record(
+            "evidence.downloaded",
+            subject=evidence,
+            organisation_id=evidence.organisation_id,
+            details={"file": evidence.original_name, "sha256": evidence.sha256},
+        )
+        db.session.commit()
     try:
         return send_stored(
             evidence.storage_key,
