@@ -9,10 +9,10 @@ files), and runs the audit log's integrity check. Every page shown is checked wi
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
 import hashlib
 import io
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
