@@ -101,6 +101,11 @@ MATRIX = [
     ),
     (
         "GET",
+        "/audit/reports",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
         "/audit/certificates/{cert}/dossier.pdf",
         dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
     ),

@@ -214,3 +214,26 @@ def test_trainees_and_trainers_cannot_open_the_console(client, make_user, hubs, 
         "/audit/verify",
     ):
         assert client.get(url).status_code == 403, url
+
+
+def test_reports_show_charts_with_tables(app, client, make_user, hubs):
+    login(client, make_user(roles=("trainer",)).email)
+    response = client.get("/audit/reports")
+    assert response.status_code == 200
+    text_ = page_text(response)
+    for title in (
+        "Organisations per stage",
+        "Days from submission to approval",
+        "Module completion",
+        "Immersion: attendees who met the attendance threshold",
+        "Certificates issued per quarter",
+    ):
+        assert title in text_
+    assert text_.count('<svg class="bar-chart" role="img"') >= 3
+    assert "Median 0 days from first submission to approval (3 organisations)" in text_
+    assert "The figures as a table" in text_
+
+
+def test_reports_are_refused_to_applicants(client, make_user):
+    login(client, make_user().email)
+    assert client.get("/audit/reports").status_code == 403

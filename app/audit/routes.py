@@ -22,6 +22,7 @@ from app.certificates import services as certificates
 from app.certificates.models import Certificate
 from app.core import audit
 from app.core.csv import csv_response
+from app.core.filters import format_datetime
 from app.core.pagination import clamp_page
 from app.core.policy import Policy, access, roles
 from app.extensions import db
@@ -231,3 +232,18 @@ def verify():
     if current_user.is_anonymous:  # pragma: no cover - the policy refuses first
         abort(403)
     return _render_events(audit.verify_chain())
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+@bp.route("/reports")
+@access(roles("trainer", "lead_trainer", "auditor", "admin"))
+def programme_reports():
+    from app.core.db import utcnow
+
+    from . import reports
+
+    return render_template(
+        "audit/reports.html", reports=reports.build(), now_local=format_datetime(utcnow())
+    )

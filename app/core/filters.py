@@ -47,6 +47,7 @@ def navigation() -> list[tuple[str, str]]:
             ("immersion.list_cohorts", "Immersion"),
             ("admin.list_users", "Users"),
             ("audit.register", "Certificates"),
+            ("audit.programme_reports", "Reports"),
             ("audit.list_events", "Audit log"),
         ]
     return [

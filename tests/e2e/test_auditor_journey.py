@@ -136,3 +136,10 @@ def test_an_auditor_checks_a_revoked_certificate_end_to_end(
     page.get_by_role("link", name="Verify integrity").click()
     expect(page.locator(".integrity-result")).to_contain_text("Intact")
     assert_accessible(page)
+
+    # The programme reports: charts with tables.
+    main_nav(page).get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", level=1, name="Programme reports")).to_be_visible()
+    expect(page.get_by_role("img", name="Certificates issued per quarter")).to_be_visible()
+    page.get_by_text("The figures as a table").first.click()
+    assert_accessible(page)
