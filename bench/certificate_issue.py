@@ -19,59 +19,30 @@ number grows.
 
 from __future__ import annotations
 
-import os
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from setup_app import bench_app, hub_request
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    workdir = Path(tempfile.mkdtemp(prefix="bench-certificates-"))
-    os.environ.setdefault("APP_ENV", "testing")
-    os.environ["INSTANCE_PATH"] = str(workdir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+    app, _workdir, lead_id, org_id = bench_app("bench-certificates-")
 
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.auth import services as auth_services
+    from app.auth.models import User
     from app.certificates import render, services, signing
     from app.core.storage import discard, store_bytes
     from app.extensions import db
-    from app.organisations import services as org_services
+    from app.organisations.models import Organisation
 
-    app = create_app({"STORAGE_DIR": str(workdir / "storage")})
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        lead = auth_services.create_user(
-            email="lead@example.org",
-            name="Bench Lead",
-            password="copper-meadow-lantern-quiet",  # noqa: S106
-            roles={"applicant"},
-        )
-        org = org_services.create_organisation(
-            lead,
-            org_services.OrganisationDetails(
-                name="Severn Vale Hospice", org_type="hospice", nation="england"
-            ),
-        )
-        db.session.commit()
+        lead = db.session.get(User, lead_id)
+        org = db.session.get(Organisation, org_id)
         today = date.today()
-        request = services.hub_request(
-            org,
-            approvers=["Priya Shah", "Tom Evans"],
-            single_person=False,
-            approved_on=today,
-            expires_on=services.add_years(today, 3),
-            reason="approval",
-        )
+        request = hub_request(org)
         template = render.template_for("hub")
         html = render.render_html(
             template, services._context(request, "HUB-2026-0001", "x" * 32, today)

@@ -16,20 +16,14 @@ app, reading the response chunk by chunk as a client would, and reports:
 
 from __future__ import annotations
 
-import os
 import resource
 import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 import zipfile
-from datetime import date
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-PASSWORD = "copper-meadow-lantern-quiet"  # noqa: S105 - a throwaway bench account
+from setup_app import PASSWORD, bench_app, hub_request
 
 
 def _rss_mb() -> float:
@@ -40,50 +34,23 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     if count < 1:
         sys.exit("certificates: give a whole number of at least 1")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-zip-"))
-    os.environ.setdefault("APP_ENV", "testing")
-    os.environ["INSTANCE_PATH"] = str(workdir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+    app, workdir, lead_id, org_id = bench_app("bench-zip-", WTF_CSRF_ENABLED=False)
 
-    from flask_migrate import upgrade
-
-    from app import create_app
     from app.auth import services as auth_services
+    from app.auth.models import User
     from app.certificates import services
     from app.certificates.models import Certificate
     from app.core.storage import path_for, storage_root
     from app.extensions import db
-    from app.organisations import services as org_services
+    from app.organisations.models import Organisation
 
-    app = create_app({"STORAGE_DIR": str(workdir / "storage"), "WTF_CSRF_ENABLED": False})
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        lead = auth_services.create_user(
-            email="lead@example.org", name="Bench Lead", password=PASSWORD, roles={"applicant"}
-        )
         auth_services.create_user(
             email="auditor@example.org", name="Bench Auditor", password=PASSWORD, roles={"auditor"}
         )
-        org = org_services.create_organisation(
-            lead,
-            org_services.OrganisationDetails(
-                name="Severn Vale Hospice", org_type="hospice", nation="england"
-            ),
-        )
-        db.session.commit()
-        today = date.today()
+        lead = db.session.get(User, lead_id)
         with app.test_request_context():
-            first = services.issue(
-                services.hub_request(
-                    org,
-                    approvers=["Priya Shah", "Tom Evans"],
-                    single_person=False,
-                    approved_on=today,
-                    expires_on=services.add_years(today, 3),
-                    reason="approval",
-                ),
-                by=lead,
-            )
+            first = services.issue(hub_request(db.session.get(Organisation, org_id)), by=lead)
             db.session.commit()
         source = path_for(first.storage_key)
         root = storage_root()
