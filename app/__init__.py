@@ -49,7 +49,9 @@ def load_content(app: Flask) -> None:
     """Validate and load content from `modules/`; invalid content stops start-up."""
     from pathlib import Path
 
+    from app.certificates.render import load_templates
     from app.core.programme import load_programme_settings
+    from app.public.content import load_public
     from app.readiness.checklist import load_checklist
     from app.training.content import load_curriculum
 
@@ -57,6 +59,10 @@ def load_content(app: Flask) -> None:
     app.extensions["programme"] = load_programme_settings(content_dir / "programme.yaml")
     app.extensions["curriculum"] = load_curriculum(content_dir)
     app.extensions["checklist"] = load_checklist(content_dir / "readiness-checklist.yaml")
+    app.extensions["public"] = load_public(content_dir)
+    app.extensions["certificate_templates"] = load_templates(
+        Path(app.config["CERTIFICATE_TEMPLATES_DIR"])
+    )
 
 
 def register_extensions(app: Flask) -> None:
@@ -99,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from app.core.routes import bp as core_bp
     from app.immersion.routes import bp as immersion_bp
     from app.organisations.routes import bp as organisations_bp
+    from app.public.routes import bp as public_bp
     from app.readiness.routes import bp as readiness_bp
     from app.training.routes import bp as training_bp
 
@@ -113,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         immersion_bp,
         assessment_bp,
         certificates_bp,
+        public_bp,
     ):
         app.register_blueprint(blueprint)
     # Endpoints we do not write ourselves still get an explicit policy.

@@ -89,6 +89,9 @@ def load_config(instance_path: str) -> dict:
         "SIGNING_KEY_PASSWORD": os.environ.get("SIGNING_KEY_PASSWORD", ""),
         # Public verification: guesses of codes are throttled per address.
         "VERIFY_LIMIT_PER_IP": os.environ.get("VERIFY_LIMIT_PER_IP", "30 per minute; 300 per hour"),
+        # Expressions of interest sent from the public directory, per address.
+        "INTEREST_LIMIT_PER_IP": os.environ.get("INTEREST_LIMIT_PER_IP", "5 per hour"),
+        "IMPACT_CACHE_SECONDS": _int("IMPACT_CACHE_SECONDS", 300),
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),

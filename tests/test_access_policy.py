@@ -525,6 +525,38 @@ MATRIX = [
         dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
     ),
     ("GET", "/verify", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/about", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/hubs", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    (
+        "GET",
+        "/hubs/{listed}",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/hubs/{listed}/interest",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/sitemap.xml",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/robots.txt",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/listing",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/listing",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
     (
         "GET",
         "/verify/{code}",
@@ -576,6 +608,7 @@ def other_organisation(app, make_user):
         )
         assessment, cert = _approval_for(make_user)
         return {
+            "listed": cert.organisation_id,
             "assessment": assessment.id,
             "cert": cert.id,
             "code": cert.code,
@@ -706,6 +739,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 assessment=1,
                 cert=1,
                 code="x" * 32,
+                listed=1,
             ),
             method=method,
         )

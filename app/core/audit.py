@@ -334,6 +334,8 @@ ACTION_LABELS = {
     "audit.log_exported": "exported the audit log",
     "audit.dossier_downloaded": "downloaded an approval dossier",
     "evidence.downloaded": "downloaded an evidence file",
+    "listing.updated": "updated the hub's directory listing",
+    "listing.interest_received": "received an expression of interest from the directory",
 }
 
 

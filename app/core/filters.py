@@ -34,7 +34,11 @@ def navigation() -> list[tuple[str, str]]:
     """(endpoint, label) pairs the current user may use, built from the access policies."""
     from app.core.policy import policy_for
 
-    items = [("core.home", "Home")]
+    items = [
+        ("core.home", "Home"),
+        ("public.about", "About ECHO"),
+        ("public.directory", "Join a network"),
+    ]
     if current_user.is_authenticated:
         items += [
             ("training.my_training", "My training"),

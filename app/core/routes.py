@@ -18,6 +18,15 @@ def home():
     organisations = []
     queue_size = 0
     evaluations = []
+    if not current_user.is_authenticated:
+        from app.public import services as public_services
+
+        return render_template(
+            "public/about.html",
+            sections=current_app.extensions["public"],
+            impact=public_services.impact(),
+            full=False,
+        )
     if current_user.is_authenticated:
         from app.immersion.services import pending_evaluations
 

@@ -250,6 +250,41 @@ def _backdate(cert: Certificate, org: Organisation, years_ago: float) -> None:
     org.stage_changed_at = cert.issued_at
 
 
+# What the approved demo hubs publish in the "Join a network" directory (by outcome).
+DEMO_LISTINGS = {
+    "launched": {
+        "summary": "Monthly case discussions for care home teams caring for residents in "
+        "their last months of life, with a short teaching slot from our specialists.",
+        "session_rhythm": "Monthly, second Tuesday, 13:00–14:15",
+        "contact_email": "echo@severnvalehospice.example",
+    },
+    "reissued": {
+        "summary": "Heart failure nurses, GPs and community teams bring cases about "
+        "advanced heart failure and planning ahead.",
+        "session_rhythm": "Every other Thursday, 12:30–13:30",
+        "contact_email": "echo@harbourlightshospice.example",
+    },
+}
+
+
+def _publish(org: Organisation, lead, **listing) -> None:
+    from app.public import services as public_services
+
+    public_services.save_listing(org, by=lead, hidden=False, join_url="", **listing)
+    if org.name.startswith("Severn Vale"):
+        public_services.send_interest(
+            org.id,
+            public_services.Interest(
+                name="Dawn Pritchard",
+                email="dawn.pritchard@example.org",
+                role="Deputy manager",
+                organisation="Malvern View Care Home",
+                message="We have 40 residents, many near the end of life. Could two of our "
+                "senior carers join from next month?",
+            ),
+        )
+
+
 def seed_certificates(log: Callable[[str], None]) -> None:
     """Four approved hubs, their certificates in every state, and one trainee certificate."""
     from app.demo.services import DEMO_DOMAIN, TRAINER_1, TRAINER_2
@@ -337,5 +372,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
                 log(f"re-issued {cert.serial} as {new.serial}")
             elif hub.outcome == "expired":
                 _backdate(cert, org, 3.4)
+            if hub.outcome in DEMO_LISTINGS:
+                _publish(org, lead, **DEMO_LISTINGS[hub.outcome])
             db.session.flush()
             log(f"approved {org.name}: certificate {cert.serial} ({hub.outcome})")

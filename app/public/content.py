@@ -1,0 +1,98 @@
+"""Public pages' text from `modules/_public/*.md`: Markdown with YAML front matter.
+
+Each file has `key`, `title`, `description` (the page's meta description, at most 160
+characters) and `order`; `becoming-a-hub` also has `steps` (name, asks, duration). The
+files are validated at start-up and by `flask content validate`, like the curriculum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from markupsafe import Markup
+
+from app.training.content import ContentError, Problem, render_markdown
+
+FOLDER = "_public"
+REQUIRED_KEYS = ("intro", "what-is-echo", "principles", "session-format", "becoming-a-hub")
+STEP_NAMES = ("Learn", "Apply", "Agree", "Train", "Ready", "Approved", "Launched")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    asks: str
+    duration: str
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    description: str
+    order: int
+    html: Markup
+    steps: tuple[Step, ...] = ()
+
+
+def _split(text: str) -> tuple[str, str] | None:
+    if not text.startswith("---\n") or "\n---\n" not in text[4:]:
+        return None
+    front, body = text[4:].split("\n---\n", 1)
+    return front, body
+
+
+def load_public(content_dir: Path) -> dict[str, Section]:
+    folder = content_dir / FOLDER
+    problems: list[Problem] = []
+    sections: dict[str, Section] = {}
+    if not folder.is_dir():
+        raise ContentError([Problem(f"{content_dir.name}/{FOLDER}", "", "folder not found")])
+    for path in sorted(folder.glob("*.md")):
+        name = f"{content_dir.name}/{FOLDER}/{path.name}"
+        parts = _split(path.read_text(encoding="utf-8"))
+        if parts is None:
+            problems.append(
+                Problem(name, "", "must start with YAML front matter between --- lines")
+            )
+            continue
+        try:
+            meta = yaml.safe_load(parts[0]) or {}
+        except yaml.YAMLError as exc:
+            problems.append(Problem(name, "front matter", f"not valid YAML: {exc}"))
+            continue
+        missing = [k for k in ("key", "title", "description", "order") if k not in meta]
+        if missing:
+            problems.append(Problem(name, ", ".join(missing), "missing"))
+            continue
+        if len(str(meta["description"])) > 160:
+            problems.append(Problem(name, "description", "keep it to 160 characters at most"))
+        if not isinstance(meta["order"], int):
+            problems.append(Problem(name, "order", "must be a whole number"))
+            continue
+        steps = []
+        for index, raw in enumerate(meta.get("steps") or []):
+            if not isinstance(raw, dict) or not all(raw.get(k) for k in ("name", "asks")):
+                problems.append(Problem(name, f"steps[{index}]", "needs a name and what it asks"))
+                continue
+            steps.append(Step(str(raw["name"]), str(raw["asks"]), str(raw.get("duration", ""))))
+        if meta["key"] == "becoming-a-hub" and tuple(s.name for s in steps) != STEP_NAMES:
+            problems.append(
+                Problem(name, "steps", "must be the seven steps " + " → ".join(STEP_NAMES))
+            )
+        sections[str(meta["key"])] = Section(
+            key=str(meta["key"]),
+            title=str(meta["title"]),
+            description=str(meta["description"]),
+            order=meta["order"],
+            html=Markup(render_markdown(parts[1])),  # noqa: S704 - sanitised by nh3
+            steps=tuple(steps),
+        )
+    for key in REQUIRED_KEYS:
+        if key not in sections:
+            problems.append(Problem(f"{content_dir.name}/{FOLDER}", key, "page missing"))
+    if problems:
+        raise ContentError(problems)
+    return dict(sorted(sections.items(), key=lambda item: item[1].order))

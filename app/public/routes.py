@@ -1,0 +1,215 @@
+"""Public pages (no login): about ECHO and becoming a hub, the directory of hubs, a hub's
+listing with the expression-of-interest form, and the sitemap; plus the hub lead's
+listing settings."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from app.core.errors import ServiceError
+from app.core.forms import attach_error
+from app.core.policy import PUBLIC, Policy, access
+from app.extensions import db, limiter
+from app.organisations.context import organisation_page
+from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
+
+from . import services
+from .forms import DirectorySearchForm, InterestForm, ListingForm
+
+bp = Blueprint("public", __name__)
+
+
+def sections():
+    return current_app.extensions["public"]
+
+
+def _not_an_auditor(user, view_args) -> int | None:
+    # Anyone may write to a hub, but an auditor account is read-only by construction.
+    return 403 if user.is_authenticated and user.has_role("auditor") else None
+
+
+VISITOR = Policy("public:not-auditor", requires_login=False, object_check=_not_an_auditor)
+
+
+def _interest_limit():
+    return current_app.config["INTEREST_LIMIT_PER_IP"]
+
+
+@bp.route("/about")
+@access(PUBLIC)
+def about():
+    return render_template(
+        "public/about.html", sections=sections(), impact=services.impact(), full=True
+    )
+
+
+@bp.route("/hubs")
+@access(PUBLIC)
+def directory():
+    form = DirectorySearchForm(request.args)
+    themes = services.themes()
+    form.theme.choices = [("", "Any theme")] + [(t, t) for t in themes]
+    form.validate()
+    q = (form.q.data or "").strip() if not form.q.errors else ""
+    theme = form.theme.data if form.theme.data in themes else ""
+    nation = form.nation.data if not form.nation.errors else ""
+    notes = []
+    if form.theme.data and not theme:
+        notes.append("No listed network has that theme, so the theme filter was left out.")
+    if form.nation.errors:
+        notes.append("That nation or region is not one we know, so it was left out.")
+    listings = services.directory(q=q, theme=theme, nation=nation)
+    return render_template(
+        "public/directory.html",
+        form=form,
+        listings=listings,
+        notes=notes,
+        filtered=bool(q or theme or nation),
+        nation_label=services.nation_label,
+    )
+
+
+def _render_listing(found, form=None, status=200, sent=False):
+    return render_template(
+        "public/listing.html",
+        found=found,
+        form=form or InterestForm(),
+        sent=sent,
+        nation_label=services.nation_label,
+    ), status
+
+
+@bp.route("/hubs/<int:org_id>")
+@access(PUBLIC)
+def organisation_listing(org_id: int):
+    found = services.listing(org_id)
+    if found is None:
+        abort(404)
+    return _render_listing(found, sent=request.args.get("sent") == "1")
+
+
+@bp.route("/hubs/<int:org_id>/interest", methods=["POST"])
+@access(VISITOR)
+@limiter.limit(_interest_limit)
+def send_interest(org_id: int):
+    found = services.listing(org_id)
+    if found is None:
+        abort(404)
+    form = InterestForm()
+    if form.validate_on_submit():
+        if form.website.data:  # the honeypot: a person never sees this field
+            form.form_errors.append(
+                "Your message could not be sent. If you are a person, please email the hub."
+            )
+            return _render_listing(found, form, 400)
+        try:
+            services.send_interest(
+                org_id,
+                services.Interest(
+                    name=form.name.data,
+                    email=form.email.data,
+                    role=form.role.data or "",
+                    organisation=form.organisation.data or "",
+                    message=form.message.data or "",
+                ),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("public.organisation_listing", org_id=org_id, sent=1))
+    return _render_listing(found, form, 400)
+
+
+@bp.route("/sitemap.xml")
+@access(PUBLIC)
+def sitemap():
+    urls = [
+        url_for("core.home", _external=True),
+        url_for("public.about", _external=True),
+        url_for("public.directory", _external=True),
+        url_for("certificates.verify_form", _external=True),
+        url_for("auth.register", _external=True),
+    ] + [
+        url_for("public.organisation_listing", org_id=item.organisation.id, _external=True)
+        for item in services.directory()
+    ]
+    response = current_app.make_response(render_template("public/sitemap.xml", urls=urls))
+    response.mimetype = "application/xml"
+    return response
+
+
+@bp.route("/robots.txt")
+@access(PUBLIC)
+def robots():
+    body = (
+        "User-agent: *\nDisallow: /account/\nDisallow: /organisations/\nDisallow: /admin/\n"
+        "Disallow: /audit/\nDisallow: /verify/\n"
+        f"Sitemap: {url_for('public.sitemap', _external=True)}\n"
+    )
+    return current_app.response_class(body, mimetype="text/plain")
+
+
+# --- the hub lead's listing ---------------------------------------------------------------
+
+
+def _render_settings(org, form=None, status=200):
+    record = services.listing_of(org)
+    if form is None:
+        form = ListingForm(obj=record) if record else ListingForm()
+    return render_template(
+        "public/listing_settings.html",
+        form=form,
+        listed=services.is_listed(org),
+        expressions=services.expressions_for(org),
+        **organisation_page(org),
+    ), status
+
+
+@bp.route("/organisations/<int:org_id>/listing")
+@access(ORG_VIEWER)
+def listing_settings(org_id: int):
+    return _render_settings(g.organisation)
+
+
+@bp.route("/organisations/<int:org_id>/listing", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def save_listing(org_id: int):
+    org = g.organisation
+    form = ListingForm()
+    if form.validate_on_submit():
+        try:
+            services.save_listing(
+                org,
+                by=current_user,
+                hidden=form.hidden.data,
+                summary=form.summary.data,
+                session_rhythm=form.session_rhythm.data,
+                contact_email=form.contact_email.data,
+                join_url=form.join_url.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                "Listing saved. It is hidden from the directory."
+                if form.hidden.data
+                else "Listing saved.",
+                "success",
+            )
+            return redirect(url_for("public.listing_settings", org_id=org.id))
+    return _render_settings(org, form, 400)
