@@ -21,7 +21,14 @@ def validate_command():
     questions = sum(len(m.check.questions) for m in curriculum.modules)
     click.echo(
         f"Content in {current_app.config['CONTENT_DIR']} is valid: "
-        f"{len(curriculum.modules)} modules, {lessons} lessons, {questions} questions."
+        f"{len(curriculum.modules)} modules, {lessons} lessons, {questions} questions, "
+        f"{len(current_app.extensions['public'])} public pages."
+    )
+    templates = current_app.extensions["certificate_templates"]
+    click.echo(
+        "Certificate templates are valid: "
+        + ", ".join(f"{t.name} ({t.kind}, version {t.version})" for t in templates.values())
+        + "."
     )
 
 
