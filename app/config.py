@@ -52,6 +52,8 @@ def load_config(instance_path: str) -> dict:
     production = env == "production"
     instance = Path(instance_path)
 
+    if production and _bool(os.environ.get("FLASK_DEBUG")):
+        raise ConfigError("FLASK_DEBUG must not be on when APP_ENV=production (debug exposes code)")
     secret_key = os.environ.get("SECRET_KEY", "")
     if not secret_key:
         if production:

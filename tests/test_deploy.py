@@ -88,6 +88,7 @@ def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
     [
         ({"SECRET_KEY": None}, "SECRET_KEY must be set"),
         ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
+        ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG must not be on"),
     ],
 )
 def test_gunicorn_refuses_an_unsafe_production_environment(tmp_path, overrides, reason):
