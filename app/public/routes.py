@@ -90,20 +90,20 @@ def _render_listing(found, form=None, status=200, sent=False):
     ), status
 
 
-@bp.route("/hubs/<int:org_id>")
+@bp.route("/hubs/<int:hub_id>")
 @access(PUBLIC)
-def organisation_listing(org_id: int):
-    found = services.listing(org_id)
+def hub_listing(hub_id: int):
+    found = services.listing(hub_id)
     if found is None:
         abort(404)
     return _render_listing(found, sent=request.args.get("sent") == "1")
 
 
-@bp.route("/hubs/<int:org_id>/interest", methods=["POST"])
+@bp.route("/hubs/<int:hub_id>/interest", methods=["POST"])
 @access(VISITOR)
 @limiter.limit(_interest_limit)
-def send_interest(org_id: int):
-    found = services.listing(org_id)
+def send_interest(hub_id: int):
+    found = services.listing(hub_id)
     if found is None:
         abort(404)
     form = InterestForm()
@@ -115,7 +115,7 @@ def send_interest(org_id: int):
             return _render_listing(found, form, 400)
         try:
             services.send_interest(
-                org_id,
+                hub_id,
                 services.Interest(
                     name=form.name.data,
                     email=form.email.data,
@@ -129,7 +129,7 @@ def send_interest(org_id: int):
             attach_error(form, error)
         else:
             db.session.commit()
-            return redirect(url_for("public.organisation_listing", org_id=org_id, sent=1))
+            return redirect(url_for("public.hub_listing", hub_id=hub_id, sent=1))
     return _render_listing(found, form, 400)
 
 
@@ -143,7 +143,7 @@ def sitemap():
         url_for("certificates.verify_form", _external=True),
         url_for("auth.register", _external=True),
     ] + [
-        url_for("public.organisation_listing", org_id=item.organisation.id, _external=True)
+        url_for("public.hub_listing", hub_id=item.organisation.id, _external=True)
         for item in services.directory()
     ]
     response = current_app.make_response(render_template("public/sitemap.xml", urls=urls))

@@ -251,7 +251,7 @@ def send_interest(org_id: int, interest: Interest) -> ExpressionOfInterest:
         interest=record,
         network=found.network_name,
         org=found.organisation,
-        link=url_for("public.organisation_listing", org_id=org_id, _external=True),
+        link=url_for("public.hub_listing", hub_id=org_id, _external=True),
     )
     return record
 

@@ -253,6 +253,10 @@ def test_admin_grants_trainer_role(page: Page, assert_accessible, create_account
     assert_accessible(page)
 
     page.get_by_role("link", name="All users").click()
+    # Other journeys create many accounts: find this one by email rather than by page.
+    search = page.get_by_role("search", name="Filter users")
+    search.get_by_label("Search name or email").fill(email)
+    search.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("row").filter(has_text=email)).to_contain_text("Applicant, Trainer")
     assert_accessible(page)
 
