@@ -21,6 +21,7 @@ from app.certificates import services as certificates
 from app.certificates.models import Certificate
 from app.core import audit
 from app.core.csv import safe_cell
+from app.core.db import contains_pattern
 from app.core.storage import CHUNK, path_for
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -39,11 +40,6 @@ class RegisterFilters:
     to: date | None = None
     sort: str = "issued"
     organisation_id: int | None = None
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
 
 
 def _status_clause(status: str, today: date):
@@ -76,7 +72,7 @@ def register_query(filters: RegisterFilters) -> Select:
     """Certificates matching `filters`, in the chosen order (one SELECT)."""
     stmt = select(Certificate).join(Organisation, Organisation.id == Certificate.organisation_id)
     if filters.q:
-        pattern = _like(filters.q)
+        pattern = contains_pattern(filters.q)
         stmt = stmt.where(
             or_(
                 func.lower(Certificate.serial).like(pattern, escape="\\"),
@@ -254,12 +250,14 @@ def events_query(filters: EventFilters) -> Select:
     stmt = select(audit.AuditEvent)
     if filters.organisation:
         matching = select(Organisation.id).where(
-            func.lower(Organisation.name).like(_like(filters.organisation), escape="\\")
+            func.lower(Organisation.name).like(contains_pattern(filters.organisation), escape="\\")
         )
         stmt = stmt.where(audit.AuditEvent.organisation_id.in_(matching))
     if filters.actor:
         stmt = stmt.where(
-            func.lower(audit.AuditEvent.actor_label).like(_like(filters.actor), escape="\\")
+            func.lower(audit.AuditEvent.actor_label).like(
+                contains_pattern(filters.actor), escape="\\"
+            )
         )
     if filters.action:
         stmt = stmt.where(audit.AuditEvent.action == filters.action)

@@ -19,7 +19,7 @@ from app.auth import mfa, passwords
 from app.auth.models import EMAIL_MAX, MfaRecoveryCode, PasswordResetToken, User, UserRole
 from app.auth.roles import APPLICANT, ROLES
 from app.core import audit
-from app.core.db import utcnow
+from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.pagination import clamp_page
@@ -462,9 +462,7 @@ def search_users(
     """Filtered, sorted, paginated users; sort keys come from an allow-list."""
     stmt = select(User)
     if q:
-        # `%` and `_` typed in the search box are literal characters, not wildcards.
-        needle = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{needle}%"
+        like = contains_pattern(q)
         stmt = stmt.where(
             or_(func.lower(User.name).like(like, escape="\\"), User.email.like(like, escape="\\"))
         )

@@ -56,3 +56,10 @@ class UTCDateTime(TypeDecorator):
 
     def __repr__(self) -> str:
         return "UTCDateTime()"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (use with escape="\\") matching `text` anywhere, case-folded:
+    `%` and `_` typed by a user are literal characters, not wildcards."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

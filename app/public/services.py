@@ -20,7 +20,7 @@ from app.auth.models import User
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
 from app.core import audit
-from app.core.db import utcnow
+from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.extensions import db
@@ -71,11 +71,6 @@ class Listing:
         return self.listing.join_url if self.listing else ""
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
-
-
 def _listed(today):
     """The SELECT of listed hubs: organisation, application, listing and certificate code."""
     return (
@@ -98,7 +93,7 @@ def directory(q: str = "", theme: str = "", nation: str = "") -> list[Listing]:
     """Listed hubs matching a keyword, a theme and a nation, by network name (one query)."""
     stmt = _listed(certificates.today())
     if q:
-        pattern = _like(q[:SEARCH_MAX])
+        pattern = contains_pattern(q[:SEARCH_MAX])
         stmt = stmt.where(
             or_(
                 func.lower(Organisation.name).like(pattern, escape="\\"),
