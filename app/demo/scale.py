@@ -470,6 +470,11 @@ def _audit(counts, user_ids, orgs, now, log) -> int:
     wanted = max(0, counts.audit_events - total)
     if not wanted:
         return 0
+    return append_audit_events(wanted, user_ids, [o for o, _ in orgs], now, log)
+
+
+def append_audit_events(wanted, user_ids, org_ids, now, log=lambda _m: None) -> int:
+    """Append `wanted` synthetic events to the hash chain (bulk inserted, correctly linked)."""
     # Take the chain lock, as every writer does.
     db.session.execute(
         update(audit.AuditChainHead)
@@ -490,7 +495,6 @@ def _audit(counts, user_ids, orgs, now, log) -> int:
         )
     }
     actor_ids = list(emails)
-    org_ids = [o for o, _ in orgs]
 
     def rows():
         nonlocal seq, last
