@@ -14,6 +14,7 @@ ROLE_USERS = ("anonymous", "applicant", "trainer", "auditor", "admin")
 MATRIX = [
     ("GET", "/", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     ("GET", "/healthz", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/hello", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     (
         "GET",
         "/account/login",

@@ -246,3 +246,14 @@ def test_the_sitemap_lists_public_pages_and_hubs(client, hub):
     assert "<urlset" in body and "/about" in body and "/hubs" in body
     assert f"/hubs/{org.id}" in body
     assert "Sitemap:" in client.get("/robots.txt").get_data(as_text=True)
+
+
+def test_the_directory_is_paged_and_a_page_past_the_end_shows_the_last(
+    app, client, make_user, make_organisation, publish
+):
+    for name in ("Page One Hospice", "Page Two Hospice", "Page Three Hospice"):
+        org, _cert, lead, *_ = approved_hub(app, make_user, make_organisation, name=name)
+        publish(org, lead)
+    last = services.directory_page(page=99, per_page=2)
+    assert (last.page, last.pages, last.total, len(last.items)) == (2, 2, 3, 1)
+    assert client.get("/hubs?page=999999999999").status_code == 200

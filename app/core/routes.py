@@ -45,6 +45,13 @@ def home():
     )
 
 
+@bp.route("/hello")
+@access(PUBLIC)
+def hello():
+    """The benchmarks' yardstick: the cheapest page this app and server can serve."""
+    return current_app.response_class("hello", mimetype="text/plain")
+
+
 @bp.route("/healthz")
 @access(PUBLIC)
 def healthz():

@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
+from app.core.pagination import clamp_page
 from app.core.policy import PUBLIC, Policy, access
 from app.extensions import db, limiter
 from app.organisations.context import organisation_page
@@ -69,11 +70,13 @@ def directory():
         notes.append("No listed network has that theme, so the theme filter was left out.")
     if form.nation.errors:
         notes.append("That nation or region is not one we know, so it was left out.")
-    listings = services.directory(q=q, theme=theme, nation=nation)
+    page = clamp_page(request.args.get("page", 1, type=int))
+    pagination = services.directory_page(q=q, theme=theme, nation=nation, page=page)
     return render_template(
         "public/directory.html",
         form=form,
-        listings=listings,
+        pagination=pagination,
+        listings=pagination.items,
         notes=notes,
         filtered=bool(q or theme or nation),
         nation_label=services.nation_label,

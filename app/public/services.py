@@ -89,8 +89,58 @@ def _listed(today):
     )
 
 
+@dataclass(frozen=True)
+class DirectoryPage:
+    """One page of the directory, with what the pagination macro needs."""
+
+    items: list[Listing]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+PER_PAGE = 24
+
+
+def directory_page(
+    q: str = "", theme: str = "", nation: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> DirectoryPage:
+    """A page of listed hubs (a COUNT and a SELECT, whatever the directory's size)."""
+    stmt = _directory_query(q, theme, nation)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return DirectoryPage([Listing(*row) for row in rows], total, page, per_page)
+
+
 def directory(q: str = "", theme: str = "", nation: str = "") -> list[Listing]:
-    """Listed hubs matching a keyword, a theme and a nation, by network name (one query)."""
+    """Every listed hub matching the filters (the sitemap needs them all)."""
+    return [Listing(*row) for row in db.session.execute(_directory_query(q, theme, nation)).all()]
+
+
+def _directory_query(q: str, theme: str, nation: str):
+    """Listed hubs matching a keyword, a theme and a nation, by network name."""
     stmt = _listed(certificates.today())
     if q:
         pattern = contains_pattern(q[:SEARCH_MAX])
@@ -107,8 +157,7 @@ def directory(q: str = "", theme: str = "", nation: str = "") -> list[Listing]:
         stmt = stmt.where(func.lower(HubApplication.theme) == theme.lower())
     if nation:
         stmt = stmt.where(Organisation.nation == nation)
-    stmt = stmt.order_by(func.lower(HubApplication.network_name), Organisation.id)
-    return [Listing(*row) for row in db.session.execute(stmt).all()]
+    return stmt.order_by(func.lower(HubApplication.network_name), Organisation.id)
 
 
 def themes() -> list[str]:
