@@ -237,3 +237,22 @@ def test_reports_show_charts_with_tables(app, client, make_user, hubs):
 def test_reports_are_refused_to_applicants(client, make_user):
     login(client, make_user().email)
     assert client.get("/audit/reports").status_code == 403
+
+
+def test_the_unfiltered_log_pages_by_sequence_number(app, auditor_client):
+    from app.audit import services as console
+
+    with app.test_request_context():
+        from app.core import audit
+
+        for n in range(120):
+            audit.record("auth.login", details={"n": n})
+        db.session.commit()
+    total = db.session.scalar(text("SELECT MAX(seq) FROM audit_event"))
+    first = console.events_page(console.EventFilters(), 1)
+    second = console.events_page(console.EventFilters(), 2)
+    last = console.events_page(console.EventFilters(), 999)
+    assert first.total == total and first.items[0].seq == total
+    assert [e.seq for e in second.items][:2] == [total - 50, total - 51]
+    assert last.page == last.pages and last.items[-1].seq == 1
+    assert "Page 2 of" in page_text(auditor_client.get("/audit/events?page=2"))

@@ -22,6 +22,7 @@ from app.certificates.models import Certificate
 from app.core import audit
 from app.core.csv import safe_cell
 from app.core.db import contains_pattern
+from app.core.pagination import Page
 from app.core.storage import CHUNK, path_for
 from app.extensions import db
 from app.organisations.models import Organisation
@@ -271,6 +272,24 @@ def events_query(filters: EventFilters) -> Select:
 
 
 def events_page(filters: EventFilters, page: int):
+    """One page of events, newest first. Unfiltered, the chain head gives the total and
+    the page is a range of sequence numbers (no COUNT or OFFSET over the whole log)."""
+    if filters == EventFilters():
+        total = (
+            db.session.scalar(select(audit.AuditChainHead.seq).where(audit.AuditChainHead.id == 1))
+            or 0
+        )
+        page = min(page, max(1, -(-total // EVENTS_PER_PAGE)))
+        top = total - (page - 1) * EVENTS_PER_PAGE
+        items = list(
+            db.session.scalars(
+                select(audit.AuditEvent)
+                .where(audit.AuditEvent.seq <= top)
+                .order_by(audit.AuditEvent.seq.desc())
+                .limit(EVENTS_PER_PAGE)
+            )
+        )
+        return Page(items, total, page, EVENTS_PER_PAGE)
     stmt = events_query(filters)
     pagination = db.paginate(stmt, page=page, per_page=EVENTS_PER_PAGE, error_out=False)
     if pagination.pages and page > pagination.pages:

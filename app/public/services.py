@@ -23,6 +23,7 @@ from app.core import audit
 from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
+from app.core.pagination import Page
 from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.models import NATIONS, HubApplication, Organisation
@@ -89,49 +90,19 @@ def _listed(today):
     )
 
 
-@dataclass(frozen=True)
-class DirectoryPage:
-    """One page of the directory, with what the pagination macro needs."""
-
-    items: list[Listing]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 PER_PAGE = 24
 
 
 def directory_page(
     q: str = "", theme: str = "", nation: str = "", page: int = 1, per_page: int = PER_PAGE
-) -> DirectoryPage:
+) -> Page:
     """A page of listed hubs (a COUNT and a SELECT, whatever the directory's size)."""
     stmt = _directory_query(q, theme, nation)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return DirectoryPage([Listing(*row) for row in rows], total, page, per_page)
+    return Page([Listing(*row) for row in rows], total, page, per_page)
 
 
 def directory(q: str = "", theme: str = "", nation: str = "") -> list[Listing]:
