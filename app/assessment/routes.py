@@ -11,7 +11,7 @@ from app.core.policy import Policy, access, roles
 from app.extensions import db
 from app.organisations.context import organisation_page
 from app.organisations.models import Organisation
-from app.organisations.policies import ORG_TRAINER
+from app.organisations.policies import ORG_STAFF, ORG_TRAINER
 from app.readiness import services as readiness
 
 from . import services
@@ -23,12 +23,6 @@ bp = Blueprint("assessment", __name__)
 STAFF = ("trainer", "lead_trainer", "auditor", "admin")
 
 
-def _org_exists(user, view_args) -> int | None:
-    from app.organisations.policies import _load
-
-    return None if _load(view_args) is not None else 404
-
-
 def _assessment_exists(user, view_args) -> int | None:
     assessment = db.session.get(Assessment, view_args.get("assessment_id") or 0)
     if assessment is None:
@@ -37,9 +31,6 @@ def _assessment_exists(user, view_args) -> int | None:
     return None
 
 
-ORG_STAFF = Policy(
-    "organisation:staff", requires_login=True, roles=frozenset(STAFF), object_check=_org_exists
-)
 ASSESSMENT_STAFF = Policy(
     "assessment:staff",
     requires_login=True,

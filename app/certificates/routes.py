@@ -19,7 +19,7 @@ from flask_login import current_user
 from app.assessment import services as assessment_services
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
-from app.core.policy import PUBLIC, Policy, access
+from app.core.policy import PUBLIC, access
 from app.core.storage import send_stored
 from app.extensions import db, limiter
 from app.organisations import services as org_services
@@ -29,34 +29,9 @@ from app.organisations.policies import ORG_HUB_LEAD, ORG_MEMBER, ORG_VIEWER
 from . import services
 from .forms import CodeForm, LaunchForm, PdfCheckForm, ReissueForm, RenewForm, RevokeForm
 from .models import Certificate
+from .policies import CERT_DOWNLOADER, CERT_MANAGER
 
 bp = Blueprint("certificates", __name__)
-
-
-def _load_certificate(view_args) -> Certificate | None:
-    cert = db.session.get(Certificate, view_args.get("cert_id") or 0)
-    g.certificate = cert
-    return cert
-
-
-def _downloader(user, view_args) -> int | None:
-    cert = _load_certificate(view_args)
-    if cert is None or not services.can_download(user, cert):
-        return 404
-    return None
-
-
-def _manager(user, view_args) -> int | None:
-    return None if _load_certificate(view_args) is not None else 404
-
-
-CERT_DOWNLOADER = Policy("certificate:download", requires_login=True, object_check=_downloader)
-CERT_MANAGER = Policy(
-    "certificate:manage",
-    requires_login=True,
-    roles=frozenset(services.MANAGER_ROLES),
-    object_check=_manager,
-)
 
 
 def _limit():

@@ -344,8 +344,8 @@ def _require_current(cert: Certificate, what: str) -> None:
         raise ServiceError(f"{cert.serial} is revoked, so it cannot be {what}.")
     if status == "superseded":
         raise ServiceError(
-            f"{cert.serial} has already been replaced by a newer certificate; "
-            f"{what.replace('re-issued', 're-issue').replace('renewed', 'renew')} that one instead."
+            f"{cert.serial} has already been replaced by a newer certificate, so it cannot be "
+            f"{what}; act on the newer one instead."
         )
 
 

@@ -48,6 +48,13 @@ def _exists(user, view_args) -> int | None:
 ORG_TRAINER = Policy(
     "organisation:trainer", requires_login=True, roles=frozenset({"trainer"}), object_check=_exists
 )
+# Superhub staff and auditors (e.g. the assessment tab; auditors only read).
+ORG_STAFF = Policy(
+    "organisation:staff",
+    requires_login=True,
+    roles=frozenset({"trainer", "lead_trainer", "auditor", "admin"}),
+    object_check=_exists,
+)
 
 
 def _lead_or_staff(user, view_args) -> int | None:

@@ -24,7 +24,7 @@ from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
-from app.core.pagination import clamp_page
+from app.core.pagination import Page, clamp_page
 from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
 from app.organisations import journey
@@ -811,40 +811,12 @@ def search_organisations(
     page = clamp_page(page)
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     leads = _hub_leads([org.id for org, _ in rows])
-    return OrganisationPage(
+    return Page(
         items=[(org, size, leads.get(org.id, [])) for org, size in rows],
         total=total,
         page=page,
         per_page=per_page,
     )
-
-
-@dataclass(frozen=True)
-class OrganisationPage:
-    items: list[tuple[Organisation, int, list[User]]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _hub_leads(org_ids: list[int]) -> dict[int, list[User]]:

@@ -11,6 +11,7 @@ check page is reported as tampered. Every page shown is checked with axe-core.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -49,7 +50,7 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     page: Page, browser, live_app, create_account, assert_accessible, tmp_path
 ):
     org_name = "Kestrel Moor Hospice"
-    org_id, _lead, _members = team_in_training(live_app, create_account, org_name)
+    org_id, lead, _members = team_in_training(live_app, create_account, org_name)
     _to_review(live_app, org_id)
     trainer_a = create_account(roles=("trainer",), name="Alex Assessor")
     trainer_b = create_account(roles=("trainer",), name="Bea Approver")
@@ -111,6 +112,25 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     expect(public.locator(".verify-status")).to_contain_text("Valid")
     expect(public.get_by_text(org_name)).to_be_visible()
     assert_accessible(public)
+    public.goto("/verify/" + "A" * 32)
+    expect(
+        public.get_by_role("heading", level=1, name="No certificate has this code")
+    ).to_be_visible()
+    assert_accessible(public)
+    public.goto(verify_url)
+    _log_out(page)
+
+    # The hub lead records the network's first session: the journey is complete.
+    open_login(page, assert_accessible)
+    log_in(page, lead[0], lead[2], assert_accessible)
+    page.goto(f"/organisations/{org_id}/certificates")
+    expect(page.get_by_role("heading", name="Record your launch")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Date of the network's first ECHO session").fill(date.today().isoformat())
+    page.get_by_role("button", name="Record the launch").click()
+    expect(page.get_by_role("status").filter(has_text="network is launched")).to_be_visible()
+    expect(page.locator(".stage-badge")).to_have_text("Launched")
+    assert_accessible(page)
     _log_out(page)
 
     # An admin revokes it with a reason.

@@ -24,7 +24,7 @@ THEME = "Motor neurone disease"
 CONTACT = "echo@whinchat.example.org"
 
 
-def _listed_hub(live_app, create_account) -> None:
+def _listed_hub(live_app, create_account):
     from app.auth.services import get_user_by_email
     from app.extensions import db
     from app.organisations import services as org_services
@@ -59,13 +59,15 @@ def _listed_hub(live_app, create_account) -> None:
             join_url="",
         )
         db.session.commit()
+        org_id = org.id
         db.session.remove()
+    return org_id, lead
 
 
 def test_a_visitor_finds_a_network_and_asks_to_join(
     page: Page, browser, live_app, create_account, assert_accessible, emails_to
 ):
-    _listed_hub(live_app, create_account)
+    org_id, lead = _listed_hub(live_app, create_account)
     lead_trainer = create_account(roles=("trainer", "lead_trainer"), name="Lee Lead-Trainer")
 
     page.goto("/")
@@ -104,6 +106,18 @@ def test_a_visitor_finds_a_network_and_asks_to_join(
     (mail,) = emails_to(CONTACT)
     assert "Dawn Pritchard" in mail.body and "community nurses" in mail.body
     listing_url = page.url.split("?")[0]
+
+    # The hub lead sees the message on the organisation's Directory listing tab.
+    lead_page = browser.new_context(base_url=live_app.live_url).new_page()
+    open_login(lead_page, assert_accessible)
+    log_in(lead_page, lead[0], lead[2], assert_accessible)
+    lead_page.goto(f"/organisations/{org_id}/listing")
+    expect(lead_page.get_by_role("cell", name="Dawn Pritchard")).to_be_visible()
+    expect(lead_page.get_by_label("Contact email for people who want to join")).to_have_value(
+        CONTACT
+    )
+    assert_accessible(lead_page)
+    lead_page.context.close()
 
     # A lead trainer revokes the hub's certificate: the listing disappears.
     staff = browser.new_context(base_url=live_app.live_url).new_page()
