@@ -69,6 +69,9 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import bootstrap, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
+    from app.core import cache
+
+    cache.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
@@ -81,6 +84,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from sqlalchemy.orm import joinedload
+
     from app.auth.models import User
 
     @login_manager.user_loader
@@ -89,7 +94,8 @@ def register_extensions(app: Flask) -> None:
         user_id, _, version = (session_id or "").partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # One query: the account and its roles together (every signed-in request pays it).
+        user = db.session.get(User, int(user_id), options=[joinedload(User.role_links)])
         if user is None or not user.is_active_account or user.session_version != int(version):
             return None
         return user

@@ -1,7 +1,8 @@
 """Configuration read from the environment, with safe defaults for development.
 
 `APP_ENV` chooses the profile: `development` (default), `testing` or `production`.
-Production refuses to start without `SECRET_KEY` and `DATABASE_URL`.
+Production refuses to start without `SECRET_KEY` and `DATABASE_URL`, and keeps its rate
+limits in Redis (`RATELIMIT_STORAGE_URI`, default `redis://127.0.0.1:6379/0`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+# Where production keeps rate-limit counters unless RATELIMIT_STORAGE_URI says otherwise.
+PRODUCTION_RATELIMIT_STORAGE = "redis://127.0.0.1:6379/0"
+# Where production keeps the page-cache generations unless CACHE_URL says otherwise.
+PRODUCTION_CACHE_URL = "redis://127.0.0.1:6379/1"
 
 
 class ConfigError(RuntimeError):
@@ -70,6 +76,23 @@ def load_config(instance_path: str) -> dict:
 
     storage = os.environ.get("STORAGE_DIR") or str(instance / "storage")
 
+    # Rate-limit counters: in memory each gunicorn worker (and each server) would count on
+    # its own, so a limit of 5 would allow 5 per worker; production shares them in Redis.
+    ratelimit_storage = os.environ.get("RATELIMIT_STORAGE_URI", "").strip()
+    if not ratelimit_storage:
+        ratelimit_storage = PRODUCTION_RATELIMIT_STORAGE if production else "memory://"
+    if production and ratelimit_storage.lower().startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must not be memory:// when APP_ENV=production (each worker "
+            "would keep its own counters, so the login and verification limits would not "
+            f"hold); use Redis, e.g. {PRODUCTION_RATELIMIT_STORAGE}"
+        )
+    # Generations of the cached public pages (app/core/cache.py): shared in Redis so that
+    # every worker sees a change at once; in-process only for a single development server.
+    cache_url = os.environ.get("CACHE_URL", "").strip()
+    if not cache_url and production:
+        cache_url = PRODUCTION_CACHE_URL
+
     return {
         "APP_ENV": env,
         "SECRET_KEY": secret_key,
@@ -115,8 +138,9 @@ def load_config(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "ECHO Hub Portal <no-reply@echo-hub.example.org>"
         ),
-        # Rate limits (Flask-Limiter syntax). Storage: memory:// by default, redis:// in prod.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Rate limits (Flask-Limiter syntax). Storage: memory:// by default, Redis in production.
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
+        "CACHE_URL": cache_url,
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
@@ -169,5 +193,6 @@ def testing_overrides() -> dict:
         # A cheap hash keeps the suite fast; production uses scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "CACHE_URL": "",
         "SERVER_NAME": None,
     }

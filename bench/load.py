@@ -137,6 +137,15 @@ def _wrk(url: str, cookie: str | None, seconds: int, connections: int) -> dict:
     return result
 
 
+def _miss(row: dict, target: float) -> str:
+    reasons = []
+    if row["ratio"] < target:
+        reasons.append(f"ratio ≥ {target}")
+    if row["p95_us"] / 1000 >= TARGET_P95_MS:
+        reasons.append(f"p95 < {TARGET_P95_MS} ms")
+    return f"no ({', '.join(reasons)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="per page (default 10)")
@@ -159,6 +168,8 @@ def main() -> None:
         "GUNICORN_WORKERS": "2",
         "GUNICORN_ACCESS_LOG": "/dev/null",
         "PUBLIC_BASE_URL": base,
+        # Two workers must share the page-cache generations, as production servers do.
+        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/1"),
     }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -186,6 +197,9 @@ def main() -> None:
         }
         pages = [
             ("hello (yardstick)", "/hello", None),
+            # The same page for a signed-in trainee: what every signed-in page pays before
+            # doing any work of its own (session, account and roles, access check).
+            ("hello, signed in (floor)", "/hello", "trainee"),
             ("organisation home (hub lead)", f"/organisations/{ids['org']}", "lead"),
             ("My training (trainee)", "/training", "trainee"),
             ("organisation list (trainer)", "/organisations", "trainer"),
@@ -229,12 +243,13 @@ def main() -> None:
     ]
     for row in rows:
         target = HALF_HELLO_TARGET if row["page"].startswith(HALF_HELLO) else TARGET_RATIO
-        met = row is rows[0] or (row["ratio"] >= target and row["p95_us"] / 1000 < TARGET_P95_MS)
+        yardstick = row["page"].startswith("hello")
+        met = row["ratio"] >= target and row["p95_us"] / 1000 < TARGET_P95_MS
         lines.append(
             f"| {row['page']} | {row['rps']:.0f} | {row['ratio']:.2f} | "
             f"{row['p50_us'] / 1000:.1f} | {row['p95_us'] / 1000:.1f} | "
             f"{row['p99_us'] / 1000:.1f} | {row['errors'] + row['non_2xx']} | "
-            f"{'—' if row is rows[0] else ('yes' if met else f'no (ratio ≥ {target})')} |"
+            f"{'—' if yardstick else ('yes' if met else _miss(row, target))} |"
         )
     table = "\n".join(lines)
     print(table)

@@ -34,11 +34,19 @@ def _env(tmp_path, port, **overrides) -> dict:
         "STORAGE_DIR": str(tmp_path / "storage"),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_URI": None,  # the production default: Redis on 127.0.0.1:6379
     }
     env.pop("TEST_DATABASE_URL", None)
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
+
+
+def _redis_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _start(env):
@@ -53,6 +61,9 @@ def _start(env):
 
 
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this venv")
+@pytest.mark.skipif(
+    not _redis_is_up(), reason="production keeps rate limits in Redis: none on 127.0.0.1:6379"
+)
 def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
     port = _free_port()
     server = _start(_env(tmp_path, port))
@@ -89,6 +100,7 @@ def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
         ({"SECRET_KEY": None}, "SECRET_KEY must be set"),
         ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
         ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG must not be on"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI must not be memory://"),
     ],
 )
 def test_gunicorn_refuses_an_unsafe_production_environment(tmp_path, overrides, reason):

@@ -407,6 +407,32 @@ def test_production_without_database_url_refuses_to_start(production_env):
         create_app()
 
 
+def test_production_keeps_rate_limits_in_redis_by_default(production_env, tmp_path):
+    from app.config import load_config
+
+    assert load_config(str(tmp_path))["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    production_env.setenv("RATELIMIT_STORAGE_URI", "redis://cache.internal:6380/2")
+    assert load_config(str(tmp_path))["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6380/2"
+
+
+@pytest.mark.parametrize("env", ["development", "testing"])
+def test_other_profiles_keep_rate_limits_in_memory_by_default(production_env, tmp_path, env):
+    from app.config import load_config
+
+    production_env.setenv("APP_ENV", env)
+    assert load_config(str(tmp_path))["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+@pytest.mark.parametrize("uri", ["memory://", " MEMORY:// "])
+def test_production_with_rate_limits_in_memory_refuses_to_start(production_env, uri):
+    from app import ConfigError, create_app
+
+    production_env.setenv("RATELIMIT_STORAGE_URI", uri)
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI must not be memory://") as err:
+        create_app()
+    assert "each worker would keep its own counters" in str(err.value)
+
+
 def test_production_config_is_hardened(production_env):
     from app import create_app
 
@@ -416,6 +442,7 @@ def test_production_config_is_hardened(production_env):
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["SESSION_COOKIE_HTTPONLY"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
+    assert prod.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     assert prod.debug is False
     assert prod.testing is False
 

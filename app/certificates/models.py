@@ -44,6 +44,7 @@ class SerialCounter(db.Model):
 
 
 class Certificate(db.Model):
+    cache_groups = ("directory", "verify")  # app/core/cache.py
     __tablename__ = "certificate"
 
     id: Mapped[int] = mapped_column(primary_key=True)

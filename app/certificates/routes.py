@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 
 from app.assessment import services as assessment_services
+from app.core import cache
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import PUBLIC, access
@@ -260,28 +261,44 @@ def verify_form():
 @access(PUBLIC)
 @limiter.limit(_limit)
 def verify(code: str):
-    cert = services.by_code(code)
     if _wants_json():
-        return jsonify(_public(cert)) if cert is not None else _not_found_json()
-    if cert is None:
+        return _verify_json_response(code)
+    # A visitor's page is cached until any certificate changes (or the day does: they
+    # expire); unknown codes are not cached. See app/core/cache.py.
+    body = cache.for_visitors("verify", lambda: _verify_page(code), vary=services.today())
+    if body is None:
         return render_template("certificates/verify_unknown.html", form=CodeForm()), 404
-    response = current_app.make_response(
-        render_template("certificates/verify.html", cert=cert, info=_public(cert))
-    )
+    response = current_app.make_response(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _verify_page(code: str) -> str | None:
+    cert = services.by_code(code)
+    if cert is None:
+        return None
+    return render_template("certificates/verify.html", cert=cert, info=_public(cert))
 
 
 @bp.route("/verify/<code>.json")
 @access(PUBLIC)
 @limiter.limit(_limit)
 def verify_json(code: str):
-    cert = services.by_code(code)
-    if cert is None:
+    return _verify_json_response(code)
+
+
+def _verify_json_response(code: str):
+    info = cache.cached("verify", ("json", code, services.today()), lambda: _public_info(code))
+    if info is None:
         return _not_found_json()
-    response = jsonify(_public(cert))
+    response = jsonify(info)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _public_info(code: str) -> dict | None:
+    cert = services.by_code(code)
+    return _public(cert) if cert is not None else None
 
 
 @bp.route("/verify/pdf", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
-from app.core import audit
+from app.core import audit, cache
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
@@ -386,6 +386,7 @@ def revoke(cert: Certificate, *, by: User, reason: str) -> None:
     )
     if result.rowcount != 1:
         raise ServiceError(f"Someone revoked {cert.serial} a moment ago; nothing was changed.")
+    cache.changed(*Certificate.cache_groups)
     db.session.refresh(cert)
     audit.record(
         "certificate.revoked",
@@ -418,6 +419,7 @@ def _supersede(old: Certificate, new: Certificate) -> None:
         raise ServiceError(
             f"{old.serial} was revoked or replaced a moment ago; nothing was issued."
         )
+    cache.changed(*Certificate.cache_groups)
     db.session.refresh(old)
 
 

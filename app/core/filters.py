@@ -54,11 +54,18 @@ def navigation() -> list[tuple[str, str]]:
             ("audit.programme_reports", "Reports"),
             ("audit.list_events", "Audit log"),
         ]
-    return [
-        (endpoint, label)
-        for endpoint, label in items
-        if (policy := policy_for(current_app, endpoint)) is not None and policy.allows(current_user)
-    ]
+    # Which entries a user sees depends only on their site roles (the policies above check
+    # roles, never objects), so the list is worked out once per set of roles.
+    key = frozenset(current_user.roles) if current_user.is_authenticated else None
+    cache = current_app.extensions.setdefault("navigation_cache", {})
+    if key not in cache:
+        cache[key] = [
+            (endpoint, label)
+            for endpoint, label in items
+            if (policy := policy_for(current_app, endpoint)) is not None
+            and policy.allows(current_user)
+        ]
+    return cache[key]
 
 
 def register_filters(app) -> None:

@@ -63,6 +63,9 @@ def mark_session_start() -> None:
     session["seen_at"] = now
 
 
+SEEN_AT_RESOLUTION = 60  # seconds; the idle timeout is measured to within this
+
+
 def enforce_session_timeouts():
     """`before_request` hook: end sessions idle 30 min or older than 12 h (configurable)."""
     if not current_user.is_authenticated or request.endpoint in {"static", "bootstrap.static"}:
@@ -79,7 +82,10 @@ def enforce_session_timeouts():
         session.clear()
         flash("Your session has expired. Please log in again.", "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    session["seen_at"] = now
+    if now - seen_at >= SEEN_AT_RESOLUTION:
+        # Recording activity once a minute rather than on every request keeps the session
+        # cookie unchanged between most requests (no re-signing, no Set-Cookie).
+        session["seen_at"] = now
     return None
 
 

@@ -47,6 +47,9 @@ def seed_command(scale):
         with mail_kept_in_memory():
             made = seed_scale(scale, log=lambda msg: click.echo(f"  {msg}"))
         db.session.commit()
+        from app.core import cache
+
+        cache.bump("directory", "verify")  # bulk inserts bypass the session's change tracking
         click.echo(
             f"Synthetic programme (scale {scale:g}) added in "
             f"{time.perf_counter() - started:.0f} s: "

@@ -40,7 +40,13 @@ from app.immersion.forms import (
     ZoomReportForm,
 )
 from app.immersion.ical import sessions_calendar
-from app.immersion.models import ATTENDANCE_STATUSES, Booking, ImmersionCohort, ImmersionSession
+from app.immersion.models import (
+    ATTENDANCE_STATUSES,
+    Booking,
+    BookingAttendee,
+    ImmersionCohort,
+    ImmersionSession,
+)
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
@@ -124,7 +130,11 @@ def _render_cohort(cohort, status=200, session_form=None):
         db.session.scalars(
             db.select(Booking)
             .where(Booking.cohort_id == cohort.id)
-            .options(selectinload(Booking.organisation))
+            .options(
+                selectinload(Booking.organisation),
+                # Only the number attending is shown: load no accounts for it.
+                selectinload(Booking.attendees).lazyload(BookingAttendee.user),
+            )
             .order_by(Booking.queued_at, Booking.id)
         )
     )

@@ -401,7 +401,8 @@ def booked_attendees(cohort: ImmersionCohort) -> list[BookingAttendee]:
             .where(Booking.cohort_id == cohort.id, Booking.status == "confirmed")
             .options(
                 selectinload(BookingAttendee.booking).selectinload(Booking.organisation),
-                selectinload(BookingAttendee.user),
+                # Attendees' site roles are never needed here: skip a query and 1 object each.
+                selectinload(BookingAttendee.user).lazyload(User.role_links),
             )
             .order_by(Booking.organisation_id, User.name)
         )
@@ -506,6 +507,7 @@ class AttendeeSummary:
     counted: int
     sessions: int
     threshold: int
+    cells: tuple = ()  # the attendee's record (or None) for each session, in order
 
     @property
     def percent(self) -> int:
@@ -520,22 +522,27 @@ def attendance_grid(cohort: ImmersionCohort):
     """(attendees, sessions, records by (session, user), summaries) in a fixed number of queries."""
     attendees = booked_attendees(cohort)
     sessions = list(cohort.sessions)
+    # Plain rows (status, minutes, source), not ORM records: a grid has hundreds of cells.
     records = {
         (r.session_id, r.user_id): r
-        for r in db.session.scalars(
-            select(AttendanceRecord).where(
-                AttendanceRecord.session_id.in_([s.id for s in sessions] or [0])
-            )
+        for r in db.session.execute(
+            select(
+                AttendanceRecord.session_id,
+                AttendanceRecord.user_id,
+                AttendanceRecord.status,
+                AttendanceRecord.minutes,
+                AttendanceRecord.source,
+            ).where(AttendanceRecord.session_id.in_([s.id for s in sessions] or [0]))
         )
     }
+    minimums = [s.minimum_minutes(cohort.session_minimum_percent) for s in sessions]
     summaries = {}
     for attendee in attendees:
+        cells = tuple(records.get((s.id, attendee.user_id)) for s in sessions)
         counted = sum(
             1
-            for s in sessions
-            if (r := records.get((s.id, attendee.user_id))) is not None
-            and r.status != "absent"
-            and r.minutes >= s.minimum_minutes(cohort.session_minimum_percent)
+            for r, minimum in zip(cells, minimums, strict=True)
+            if r is not None and r.status != "absent" and r.minutes >= minimum
         )
         summaries[attendee.user_id] = AttendeeSummary(
             attendee.user,
@@ -543,6 +550,7 @@ def attendance_grid(cohort: ImmersionCohort):
             counted,
             len(sessions),
             cohort.attendance_threshold_percent,
+            cells,
         )
     return attendees, sessions, records, summaries
 

@@ -16,7 +16,7 @@ def organisation_page(org, **extra) -> dict:
         "org": org,
         "membership": membership,
         "is_lead": membership is not None and membership.has_role("hub_lead"),
-        "my_organisations": services.organisations_of(user) if membership else [],
+        "my_organisations": services.organisation_names_of(user) if membership else [],
         "steps": journey.steps(org.stage),
         "stage_label": journey.stage_label(org.stage),
         "hub_roles": HUB_ROLES,

@@ -47,6 +47,8 @@ NAME_MAX = 200
 
 
 class Organisation(db.Model):
+    cache_groups = ("directory",)
+    cache_columns = ("name", "nation", "org_type", "stage")
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +97,8 @@ class Organisation(db.Model):
 
 class HubApplication(db.Model):
     """The organisation's application to join the programme (one per organisation)."""
+
+    cache_groups = ("directory",)
 
     __tablename__ = "hub_application"
 

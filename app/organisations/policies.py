@@ -7,6 +7,7 @@ The object check loads the organisation named by `org_id` once and leaves it in
 from __future__ import annotations
 
 from flask import g
+from sqlalchemy.orm import joinedload
 
 from app.core.policy import Policy
 from app.extensions import db
@@ -16,7 +17,11 @@ from app.organisations.models import Organisation
 
 def _load(view_args) -> Organisation | None:
     org_id = view_args.get("org_id")
-    org = db.session.get(Organisation, org_id) if isinstance(org_id, int) else None
+    org = (
+        db.session.get(Organisation, org_id, options=[joinedload(Organisation.application)])
+        if isinstance(org_id, int)
+        else None
+    )
     g.organisation = org
     return org
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import url_for
-from sqlalchemy import func, select
+from flask import g, has_request_context, url_for
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import services as auth_services
 from app.auth.models import User, UserRole
@@ -45,13 +46,26 @@ STAFF_ROLES = frozenset({TRAINER, LEAD_TRAINER, AUDITOR, ADMIN})
 
 
 def membership_of(user: User, organisation_id: int) -> Membership | None:
+    """`user`'s membership of the organisation, or None.
+
+    A membership found is remembered for the rest of the request (the access check, the
+    page and its header all ask), as long as it is still a live row of this session."""
     if not user.is_authenticated:
         return None
-    return db.session.scalar(
+    memo = g.setdefault("memberships", {}) if has_request_context() else {}
+    found = memo.get((user.id, organisation_id))
+    if found is not None:
+        state = inspect(found)
+        if state.persistent and found not in db.session.deleted:
+            return found
+    found = db.session.scalar(
         select(Membership).where(
             Membership.organisation_id == organisation_id, Membership.user_id == user.id
         )
     )
+    if found is not None:
+        memo[(user.id, organisation_id)] = found
+    return found
 
 
 def can_view(user: User, org: Organisation) -> bool:
@@ -75,6 +89,16 @@ def organisations_of(user: User) -> list[tuple[Organisation, Membership]]:
         .order_by(Organisation.name)
     ).all()
     return [(org, membership) for org, membership in rows]
+
+
+def organisation_names_of(user: User) -> list:
+    """(id, name) rows of the organisations `user` belongs to, by name: one light query."""
+    return db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organisation.name)
+    ).all()
 
 
 def _require_lead(user: User, org: Organisation) -> None:
@@ -757,14 +781,28 @@ def team_composition(org: Organisation) -> Composition:
 
 
 def team_members(org: Organisation) -> list[Membership]:
-    return list(
+    """The team with each member's account and hub roles (three queries, whatever its size).
+
+    Members' site roles are not loaded; the list also fills `org.memberships` so that
+    later uses of the relationship in the same request do not query again."""
+    if "memberships" in inspect(org).dict:
+        members = org.memberships  # already loaded in this request
+        if all("user" in inspect(m).dict and "role_links" in inspect(m).dict for m in members):
+            return list(members)
+    members = list(
         db.session.scalars(
             select(Membership)
             .where(Membership.organisation_id == org.id)
-            .options(selectinload(Membership.user), selectinload(Membership.role_links))
+            .options(
+                selectinload(Membership.user).lazyload(User.role_links),
+                selectinload(Membership.role_links),
+            )
             .order_by(Membership.id)
         )
     )
+    if "memberships" not in inspect(org).dict and org not in db.session.dirty:
+        set_committed_value(org, "memberships", members)
+    return members
 
 
 # --- lists for trainers ----------------------------------------------------------------
@@ -819,19 +857,20 @@ def search_organisations(
     )
 
 
-def _hub_leads(org_ids: list[int]) -> dict[int, list[User]]:
+def _hub_leads(org_ids: list[int]) -> dict[int, list]:
+    """Each organisation's hub leads as (id, name, email) rows, for lists."""
     if not org_ids:
         return {}
     rows = db.session.execute(
-        select(Membership.organisation_id, User)
+        select(Membership.organisation_id, User.id, User.name, User.email)
         .join(User, User.id == Membership.user_id)
         .join(TeamRole, TeamRole.membership_id == Membership.id)
         .where(Membership.organisation_id.in_(org_ids), TeamRole.role == "hub_lead")
         .order_by(User.name)
     ).all()
-    leads: dict[int, list[User]] = {}
-    for org_id, user in rows:
-        leads.setdefault(org_id, []).append(user)
+    leads: dict[int, list] = {}
+    for row in rows:
+        leads.setdefault(row.organisation_id, []).append(row)
     return leads
 
 

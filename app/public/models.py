@@ -16,6 +16,8 @@ class HubListing(db.Model):
     """The hub lead's choices for the directory. Without a row, an approved hub with a
     valid certificate is listed with its application's network details and no contact."""
 
+    cache_groups = ("directory",)
+
     __tablename__ = "hub_listing"
 
     id: Mapped[int] = mapped_column(primary_key=True)

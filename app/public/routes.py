@@ -17,6 +17,8 @@ from flask import (
 )
 from flask_login import current_user
 
+from app.certificates import services as certificates
+from app.core import cache
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.pagination import clamp_page
@@ -58,6 +60,12 @@ def about():
 @bp.route("/hubs")
 @access(PUBLIC)
 def directory():
+    # Visitors' pages are cached until a certificate, listing or listed organisation changes
+    # (or the day does: certificates expire); see app/core/cache.py.
+    return cache.for_visitors("directory", _render_directory, vary=certificates.today())
+
+
+def _render_directory():
     form = DirectorySearchForm(request.args)
     themes = services.themes()
     form.theme.choices = [("", "Any theme")] + [(t, t) for t in themes]

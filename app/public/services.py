@@ -2,8 +2,9 @@
 
 A hub is listed while it is approved or launched AND holds a current, valid hub
 certificate (not revoked, not superseded, not expired) AND its hub lead has not hidden
-the listing. Revocation or expiry removes it at once, because the directory is computed
-from the certificates on every request; nothing has to run.
+the listing. Revocation or expiry removes it at once: the directory is computed from the
+certificates, and a visitor's cached copy (app/core/cache.py) is dropped by the commit that
+changes a certificate, listing or listed organisation, and at the end of the day.
 """
 
 from __future__ import annotations

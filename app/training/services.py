@@ -6,6 +6,7 @@ completions and the re-completion floors), whatever the number of people or modu
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,32 +45,28 @@ def curriculum() -> Curriculum:
 # --- who trains, and for which roles ---------------------------------------------------
 
 
-def training_roles(user: User) -> set[str]:
-    """The hub roles `user` holds in organisations that are in training or beyond."""
-    rows = db.session.scalars(
-        select(TeamRole.role)
-        .join(Membership, Membership.id == TeamRole.membership_id)
+def training_standing(user: User) -> tuple[bool, set[str]]:
+    """In one query: whether `user` belongs to an organisation in training or beyond, and
+    the hub roles they hold in such organisations."""
+    rows = db.session.execute(
+        select(Membership.id, TeamRole.role)
         .join(Organisation, Organisation.id == Membership.organisation_id)
+        .outerjoin(TeamRole, TeamRole.membership_id == Membership.id)
         .where(Membership.user_id == user.id, Organisation.stage.in_(TRAINING_STAGES))
     ).all()
-    return set(rows)
+    return bool(rows), {role for _, role in rows if role is not None}
+
+
+def training_roles(user: User) -> set[str]:
+    """The hub roles `user` holds in organisations that are in training or beyond."""
+    return training_standing(user)[1]
 
 
 def can_train(user: User) -> bool:
     """Members of organisations in training learn; staff may open modules to preview them."""
     if not user.is_authenticated:
         return False
-    if user.roles & PREVIEW_ROLES:
-        return True
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Membership)
-            .join(Organisation, Organisation.id == Membership.organisation_id)
-            .where(Membership.user_id == user.id, Organisation.stage.in_(TRAINING_STAGES))
-        )
-        > 0
-    )
+    return bool(user.roles & PREVIEW_ROLES) or training_standing(user)[0]
 
 
 # --- progress --------------------------------------------------------------------------
@@ -116,14 +113,30 @@ class ModuleProgress:
         return next((x for x in self.module.lessons if x.slug not in self.lessons_read), None)
 
 
-def recompletion_floors() -> dict[str, int]:
-    """Per module, the oldest version whose records still count (1 when any do)."""
+FLOORS_CACHE_SECONDS = 60
+
+
+def _recorded_floors() -> dict[str, int]:
+    """Recorded versions that demand re-completion, cached briefly: they change only when
+    `sync_content` records a new version (which clears the cache); the running
+    curriculum's own version is merged in live by `recompletion_floors`."""
+    cached = current_app.extensions.get("recompletion_floors")
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < FLOORS_CACHE_SECONDS:
+        return cached[1]
     rows = db.session.execute(
         select(ModuleVersion.module_slug, func.max(ModuleVersion.version))
         .where(ModuleVersion.requires_recompletion.is_(True))
         .group_by(ModuleVersion.module_slug)
     ).all()
     floors = {slug: version for slug, version in rows}
+    current_app.extensions["recompletion_floors"] = (now, floors)
+    return floors
+
+
+def recompletion_floors() -> dict[str, int]:
+    """Per module, the oldest version whose records still count (1 when any do)."""
+    floors = dict(_recorded_floors())
     for module in curriculum().modules:
         if module.requires_recompletion:
             floors[module.slug] = max(floors.get(module.slug, 0), module.version)
@@ -485,6 +498,7 @@ def sync_content(curriculum_: Curriculum) -> list[str]:
             )
             known.content_hash = module.content_hash
     db.session.flush()
+    current_app.extensions.pop("recompletion_floors", None)
     if changes:
         audit.record("content.synced", details={"changes": changes})
     return changes
