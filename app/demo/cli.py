@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.demo.services import DEMO_ACCOUNTS, DEMO_ORGANISATIONS, DEMO_PASSWORD, seed_demo
 from app.extensions import db
@@ -50,6 +50,10 @@ def seed_command(scale):
         from app.core import cache
 
         cache.bump("directory", "verify")  # bulk inserts bypass the session's change tracking
+        # Fresh planner statistics: without them PostgreSQL plans for the empty tables it
+        # saw before the bulk load (sequential scans, bad join orders) until autovacuum runs.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
         click.echo(
             f"Synthetic programme (scale {scale:g}) added in "
             f"{time.perf_counter() - started:.0f} s: "

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import g, has_request_context, url_for
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import services as auth_services
@@ -59,9 +59,9 @@ def membership_of(user: User, organisation_id: int) -> Membership | None:
         if state.persistent and found not in db.session.deleted:
             return found
     found = db.session.scalar(
-        select(Membership).where(
-            Membership.organisation_id == organisation_id, Membership.user_id == user.id
-        )
+        select(Membership)
+        .where(Membership.organisation_id == organisation_id, Membership.user_id == user.id)
+        .options(joinedload(Membership.role_links))
     )
     if found is not None:
         memo[(user.id, organisation_id)] = found
@@ -781,7 +781,7 @@ def team_composition(org: Organisation) -> Composition:
 
 
 def team_members(org: Organisation) -> list[Membership]:
-    """The team with each member's account and hub roles (three queries, whatever its size).
+    """The team with each member's account and hub roles (two queries, whatever its size).
 
     Members' site roles are not loaded; the list also fills `org.memberships` so that
     later uses of the relationship in the same request do not query again."""
@@ -794,7 +794,7 @@ def team_members(org: Organisation) -> list[Membership]:
             select(Membership)
             .where(Membership.organisation_id == org.id)
             .options(
-                selectinload(Membership.user).lazyload(User.role_links),
+                joinedload(Membership.user).lazyload(User.role_links),
                 selectinload(Membership.role_links),
             )
             .order_by(Membership.id)
