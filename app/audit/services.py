@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import defer
 
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
@@ -100,7 +101,8 @@ def register_query(filters: RegisterFilters) -> Select:
 
 def register_page(filters: RegisterFilters, page: int):
     """One page of the register (a COUNT and a SELECT); a page past the end shows the last."""
-    stmt = register_query(filters)
+    # The details (team snapshot, requirements) are for the dossier; the list never shows them.
+    stmt = register_query(filters).options(defer(Certificate.details))
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     if pagination.pages and page > pagination.pages:
         pagination = db.paginate(stmt, page=pagination.pages, per_page=PER_PAGE, error_out=False)

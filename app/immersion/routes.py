@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from app.core.csv import csv_response
@@ -121,6 +122,27 @@ def new_cohort():
             return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
     return render_template("immersion/new_cohort.html", form=form), (
         400 if form.is_submitted() else 200
+    )
+
+
+_NO_RECORD = Markup('<td><span class="text-body-secondary">—</span></td>')
+_RECORD = Markup('<td>{}<br><span class="small">{} min{}</span></td>')
+
+
+@bp.app_template_filter("attendance_cells")
+def attendance_cells(cells) -> Markup:
+    """One attendee's row of the cohort grid (a cell per session), built in Python: a
+    cohort of 60 people and 8 sessions has 480 cells, and a Jinja loop over them costs
+    several times as much. Markup.format escapes every value."""
+    return Markup("").join(
+        _NO_RECORD
+        if r is None
+        else _RECORD.format(
+            ATTENDANCE_STATUSES.get(r.status, r.status),
+            r.minutes,
+            ", Zoom" if r.source == "zoom" else "",
+        )
+        for r in cells
     )
 
 

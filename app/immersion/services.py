@@ -391,12 +391,17 @@ def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -
 # --- attendance ------------------------------------------------------------------------
 
 
-def booked_attendees(cohort: ImmersionCohort) -> list[BookingAttendee]:
-    """Everyone on a confirmed booking for the cohort, by organisation then name."""
+def booked_attendees(
+    cohort: ImmersionCohort, organisation_id: int | None = None
+) -> list[BookingAttendee]:
+    """Everyone on a confirmed booking for the cohort (or one organisation's booking), by
+    organisation then name."""
+    stmt = select(BookingAttendee)
+    if organisation_id is not None:
+        stmt = stmt.where(Booking.organisation_id == organisation_id)
     return list(
         db.session.scalars(
-            select(BookingAttendee)
-            .join(Booking, Booking.id == BookingAttendee.booking_id)
+            stmt.join(Booking, Booking.id == BookingAttendee.booking_id)
             .join(User, User.id == BookingAttendee.user_id)
             .where(Booking.cohort_id == cohort.id, Booking.status == "confirmed")
             .options(
@@ -518,23 +523,22 @@ class AttendeeSummary:
         return self.sessions > 0 and self.percent >= self.threshold
 
 
-def attendance_grid(cohort: ImmersionCohort):
-    """(attendees, sessions, records by (session, user), summaries) in a fixed number of queries."""
-    attendees = booked_attendees(cohort)
+def attendance_grid(cohort: ImmersionCohort, organisation_id: int | None = None):
+    """(attendees, sessions, records by (session, user), summaries) in a fixed number of
+    queries; for one organisation's attendees only when `organisation_id` is given."""
+    attendees = booked_attendees(cohort, organisation_id)
     sessions = list(cohort.sessions)
     # Plain rows (status, minutes, source), not ORM records: a grid has hundreds of cells.
-    records = {
-        (r.session_id, r.user_id): r
-        for r in db.session.execute(
-            select(
-                AttendanceRecord.session_id,
-                AttendanceRecord.user_id,
-                AttendanceRecord.status,
-                AttendanceRecord.minutes,
-                AttendanceRecord.source,
-            ).where(AttendanceRecord.session_id.in_([s.id for s in sessions] or [0]))
-        )
-    }
+    stmt = select(
+        AttendanceRecord.session_id,
+        AttendanceRecord.user_id,
+        AttendanceRecord.status,
+        AttendanceRecord.minutes,
+        AttendanceRecord.source,
+    ).where(AttendanceRecord.session_id.in_([s.id for s in sessions] or [0]))
+    if organisation_id is not None:
+        stmt = stmt.where(AttendanceRecord.user_id.in_([a.user_id for a in attendees] or [0]))
+    records = {(r.session_id, r.user_id): r for r in db.session.execute(stmt)}
     minimums = [s.minimum_minutes(cohort.session_minimum_percent) for s in sessions]
     summaries = {}
     for attendee in attendees:
@@ -569,7 +573,7 @@ def organisation_attendance(org: Organisation) -> list[tuple[Booking, dict]]:
     for booking in bookings:
         summaries = {}
         if booking.status == "confirmed":
-            _a, _s, _r, all_summaries = attendance_grid(booking.cohort)
+            _a, _s, _r, all_summaries = attendance_grid(booking.cohort, org.id)
             summaries = {
                 a.user_id: all_summaries[a.user_id]
                 for a in booking.attendees

@@ -576,6 +576,9 @@ def requirements(org: Organisation) -> list[Requirement]:
     from app.training import services as training_services
 
     result = []
+    # Load the team once, with accounts and roles: the composition, training and Immersion
+    # checks below all read it (team_members fills org.memberships for them).
+    members = org_services.team_members(org)
     agreements = current_agreements(org)
     verified = [a for a in agreements.values() if a is not None and a.status == "accepted"]
     missing = []
@@ -618,7 +621,7 @@ def requirements(org: Organisation) -> list[Requirement]:
         )
     )
 
-    rows = training_services.team_progress(org_services.team_members(org))
+    rows = training_services.team_progress(members)
     done, total = training_services.required_completion_rate(rows)
     lacking = [
         f"{row.membership.user.name}: " + "; ".join(m.title for m in row.missing)
