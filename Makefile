@@ -16,7 +16,12 @@ APT_RUNTIME := python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharf
 # Browser tests drive Debian's Chromium (Playwright cannot download its own here).
 APT_TEST := $(APT_RUNTIME) chromium
 
-.PHONY: demo test run install install-test system-deps system-deps-test lint clean
+.PHONY: demo test bench run install install-test system-deps system-deps-test lint clean
+
+# `make bench`: every benchmark in bench/, on a large synthetic programme (seeded once into
+# BENCH_DATABASE_URL; SQLite by default, or e.g. postgresql+psycopg://postgres@127.0.0.1:5432/echo_bench).
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/bench-large.db
+BENCH_SECONDS ?= 10
 
 demo: system-deps install
 	$(FLASK) db upgrade
@@ -30,6 +35,19 @@ run:
 
 test: system-deps-test install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: system-deps-test install-test
+	@$(call apt_ensure,wrk)
+	mkdir -p instance
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(FLASK) db upgrade
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py --check \
+	  || DATABASE_URL=$(BENCH_DATABASE_URL) $(FLASK) demo seed --scale large
+	$(BIN)/python bench/zoom_parse.py
+	$(BIN)/python bench/certificate_issue.py
+	$(BIN)/python bench/readiness.py
+	$(BIN)/python bench/zip_stream.py
+	$(BIN)/python bench/audit_chain.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py --seconds $(BENCH_SECONDS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -150,7 +150,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="per page (default 10)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--check", action="store_true", help="only check the database is seeded (exit 1 if not)"
+    )
     args = parser.parse_args()
+    if args.check:
+        database_url = os.environ.get("DATABASE_URL", "")
+        if not database_url:
+            sys.exit("Set DATABASE_URL to the database to measure.\n" + SEED_HINT)
+        _lookups(database_url)  # exits with the hint when it is not seeded
+        print("The database holds the demo data and a synthetic programme.")
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: sudo apt-get install -y wrk")
     database_url = os.environ.get("DATABASE_URL", "")

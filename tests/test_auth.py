@@ -445,6 +445,22 @@ class TestSessionTimeouts:
         with client.session_transaction() as session:
             assert session["seen_at"] >= now
 
+    def test_activity_is_recorded_once_a_minute_so_the_cookie_is_not_rewritten_each_time(
+        self, client, login_as
+    ):
+        login_as("applicant")
+        client.get("/account/profile")  # the first page also stores the CSRF secret
+        now = int(time.time())
+        with client.session_transaction() as session:
+            session["seen_at"] = now - 20
+        response = client.get("/account/profile")
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers  # nothing in the session changed
+        with client.session_transaction() as session:
+            assert session["seen_at"] == now - 20
+            session["seen_at"] = now - 61
+        assert "Set-Cookie" in client.get("/account/profile").headers
+
     def test_idle_session_expires(self, client, login_as):
         login_as("applicant")
         with client.session_transaction() as session:

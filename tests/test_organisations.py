@@ -1086,3 +1086,29 @@ def test_a_stale_decision_after_another_is_refused(make_organisation, trainer):
 def test_dates_in_application_survive_a_round_trip(make_organisation, lead):
     org = make_organisation(lead=lead)
     assert reload_org(org.id).application.intro_session_date == date(2024, 3, 14)
+
+
+# --- remembered memberships and the loaded team ------------------------------------------
+
+
+def test_a_membership_is_remembered_for_the_request_but_never_once_deleted(
+    make_organisation, lead, make_user
+):
+    org = make_organisation(lead=lead)
+    first = services.membership_of(lead, org.id)
+    assert first is not None and services.membership_of(lead, org.id) is first
+    db.session.delete(first)
+    assert services.membership_of(lead, org.id) is None  # deleted, not yet flushed
+    db.session.rollback()
+    stranger = make_user(name="Sam Stranger")
+    assert services.membership_of(stranger, org.id) is None
+
+
+def test_the_team_fills_the_organisations_members_for_later_use(make_organisation, lead):
+    org = make_organisation(lead=lead)
+    db.session.expire_all()
+    org = db.session.get(Organisation, org.id)
+    members = services.team_members(org)
+    assert [m.user.name for m in members] == ["Lena Lead"]
+    assert org.memberships == members
+    assert services.team_members(org) == members
