@@ -151,6 +151,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per page (default 10)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--only", default="", help="measure only pages whose label contains this text"
+    )
+    parser.add_argument(
         "--check", action="store_true", help="only check the database is seeded (exit 1 if not)"
     )
     args = parser.parse_args()
@@ -224,6 +227,8 @@ def main() -> None:
         ]
         rows = []
         for label, path, role in pages:
+            if args.only and args.only not in label:
+                continue
             check = urllib.request.Request(base + path)
             if role:
                 check.add_header("Cookie", cookies[role])
@@ -267,6 +272,8 @@ def main() -> None:
         )
     table = "\n".join(lines)
     print(table)
+    if args.only:
+        return  # a partial run is for looking, not for the results folder
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     name = f"load-{stamp:%Y%m%d-%H%M}-{'pg' if database_url.startswith('postgresql') else 'sqlite'}"
