@@ -84,9 +84,18 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from functools import cache
+
+    from sqlalchemy import bindparam, select
     from sqlalchemy.orm import joinedload
 
     from app.auth.models import User
+
+    @cache
+    def _account_statement():
+        return (
+            select(User).where(User.id == bindparam("user_id")).options(joinedload(User.role_links))
+        )
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -94,8 +103,13 @@ def register_extensions(app: Flask) -> None:
         user_id, _, version = (session_id or "").partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        # One query: the account and its roles together (every signed-in request pays it).
-        user = db.session.get(User, int(user_id), options=[joinedload(User.role_links)])
+        # One query, built once: the account and its roles together (every signed-in
+        # request pays it, so the statement is not rebuilt each time).
+        user = (
+            db.session.execute(_account_statement(), {"user_id": int(user_id)})
+            .unique()
+            .scalar_one_or_none()
+        )
         if user is None or not user.is_active_account or user.session_version != int(version):
             return None
         return user

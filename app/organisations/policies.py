@@ -6,7 +6,10 @@ The object check loads the organisation named by `org_id` once and leaves it in
 
 from __future__ import annotations
 
+import functools
+
 from flask import g
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.core.policy import Policy
@@ -15,10 +18,20 @@ from app.organisations import services
 from app.organisations.models import Organisation
 
 
+@functools.cache
+def _organisation_statement():
+    """The organisation with its application (most tabs show it), built once."""
+    return (
+        select(Organisation)
+        .where(Organisation.id == bindparam("org_id"))
+        .options(joinedload(Organisation.application))
+    )
+
+
 def _load(view_args) -> Organisation | None:
     org_id = view_args.get("org_id")
     org = (
-        db.session.get(Organisation, org_id, options=[joinedload(Organisation.application)])
+        db.session.execute(_organisation_statement(), {"org_id": org_id}).scalar_one_or_none()
         if isinstance(org_id, int)
         else None
     )

@@ -6,6 +6,7 @@ and flush; the request commits once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -14,7 +15,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import g, has_request_context, url_for
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -58,14 +59,29 @@ def membership_of(user: User, organisation_id: int) -> Membership | None:
         state = inspect(found)
         if state.persistent and found not in db.session.deleted:
             return found
-    found = db.session.scalar(
-        select(Membership)
-        .where(Membership.organisation_id == organisation_id, Membership.user_id == user.id)
-        .options(joinedload(Membership.role_links))
+    found = (
+        db.session.execute(
+            _membership_statement(), {"organisation_id": organisation_id, "user_id": user.id}
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if found is not None:
         memo[(user.id, organisation_id)] = found
     return found
+
+
+@functools.cache
+def _membership_statement():
+    """Built once: every organisation page asks, and building costs more than running."""
+    return (
+        select(Membership)
+        .where(
+            Membership.organisation_id == bindparam("organisation_id"),
+            Membership.user_id == bindparam("user_id"),
+        )
+        .options(joinedload(Membership.role_links))
+    )
 
 
 def can_view(user: User, org: Organisation) -> bool:
@@ -780,6 +796,19 @@ def team_composition(org: Organisation) -> Composition:
     return Composition(counts=counts, required=programme().required_roles)
 
 
+@functools.cache
+def _team_statement():
+    return (
+        select(Membership)
+        .where(Membership.organisation_id == bindparam("organisation_id"))
+        .options(
+            joinedload(Membership.user).lazyload(User.role_links),
+            selectinload(Membership.role_links),
+        )
+        .order_by(Membership.id)
+    )
+
+
 def team_members(org: Organisation) -> list[Membership]:
     """The team with each member's account and hub roles (two queries, whatever its size).
 
@@ -789,17 +818,7 @@ def team_members(org: Organisation) -> list[Membership]:
         members = org.memberships  # already loaded in this request
         if all("user" in inspect(m).dict and "role_links" in inspect(m).dict for m in members):
             return list(members)
-    members = list(
-        db.session.scalars(
-            select(Membership)
-            .where(Membership.organisation_id == org.id)
-            .options(
-                joinedload(Membership.user).lazyload(User.role_links),
-                selectinload(Membership.role_links),
-            )
-            .order_by(Membership.id)
-        )
-    )
+    members = list(db.session.scalars(_team_statement(), {"organisation_id": org.id}))
     if "memberships" not in inspect(org).dict and org not in db.session.dirty:
         set_committed_value(org, "memberships", members)
     return members

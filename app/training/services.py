@@ -60,13 +60,22 @@ def curriculum() -> Curriculum:
 def training_standing(user: User) -> tuple[bool, set[str]]:
     """In one query: whether `user` belongs to an organisation in training or beyond, and
     the hub roles they hold in such organisations."""
-    rows = db.session.execute(
+    rows = db.session.execute(_standing_statement(), {"user_id": user.id}).all()
+    return bool(rows), {role for _, role in rows if role is not None}
+
+
+@functools.cache
+def _standing_statement():
+    """Built once (every signed-in trainee page asks; building costs more than running)."""
+    return (
         select(Membership.id, TeamRole.role)
         .join(Organisation, Organisation.id == Membership.organisation_id)
         .outerjoin(TeamRole, TeamRole.membership_id == Membership.id)
-        .where(Membership.user_id == user.id, Organisation.stage.in_(TRAINING_STAGES))
-    ).all()
-    return bool(rows), {role for _, role in rows if role is not None}
+        .where(
+            Membership.user_id == bindparam("user_id"),
+            Organisation.stage.in_(TRAINING_STAGES),
+        )
+    )
 
 
 def training_roles(user: User) -> set[str]:
