@@ -7,6 +7,7 @@ the trainer has not opened.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -499,25 +500,31 @@ class QueueEntry:
     item: ChecklistItem | None = None
 
 
-def review_queue() -> list[QueueEntry]:
-    """Everything waiting for a trainer across organisations, oldest first (two queries)."""
-    entries: list[QueueEntry] = []
-    for agreement in db.session.scalars(
+@functools.cache
+def _queue_statements():
+    """The queue's two SELECTs, built once (building them cost more than running them)."""
+    return (
         select(Agreement)
         .join(Organisation, Organisation.id == Agreement.organisation_id)
         .where(Agreement.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES))
-        .options(selectinload(Agreement.file))
-    ):
+        .options(selectinload(Agreement.file)),
+        select(ChecklistAnswer)
+        .join(Organisation, Organisation.id == ChecklistAnswer.organisation_id)
+        .where(ChecklistAnswer.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES)),
+    )
+
+
+def review_queue() -> list[QueueEntry]:
+    """Everything waiting for a trainer across organisations, oldest first (two queries)."""
+    entries: list[QueueEntry] = []
+    waiting_agreements, waiting_answers = _queue_statements()
+    for agreement in db.session.scalars(waiting_agreements):
         entries.append(
             QueueEntry(
                 None, "agreement", agreement.kind_label, agreement.submitted_at, agreement=agreement
             )
         )
-    for answer in db.session.scalars(
-        select(ChecklistAnswer)
-        .join(Organisation, Organisation.id == ChecklistAnswer.organisation_id)
-        .where(ChecklistAnswer.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES))
-    ):
+    for answer in db.session.scalars(waiting_answers):
         item = checklist().get(answer.item_key)
         entries.append(
             QueueEntry(
