@@ -177,38 +177,28 @@ def _progress_statement():
     no_text = cast(null(), String)
     no_int = cast(null(), Integer)
     no_bool = cast(null(), Boolean)
-    reads = select(
-        literal("r").label("kind"),
-        LessonRead.user_id,
-        LessonRead.module_slug,
-        LessonRead.module_version,
-        LessonRead.lesson_slug,
-        no_int,
-        no_bool,
-    ).where(LessonRead.user_id.in_(user_ids))
-    attempts = select(
-        literal("a"),
-        CheckAttempt.user_id,
-        CheckAttempt.module_slug,
-        CheckAttempt.module_version,
-        no_text,
-        CheckAttempt.score,
-        CheckAttempt.passed,
-    ).where(CheckAttempt.user_id.in_(user_ids))
-    completions = select(
-        literal("c"),
-        ModuleCompletion.user_id,
-        ModuleCompletion.module_slug,
-        ModuleCompletion.module_version,
-        no_text,
-        no_int,
-        no_bool,
-    ).where(ModuleCompletion.user_id.in_(user_ids))
-    return union_all(reads, attempts, completions)
+
+    def part(kind, model, lesson=no_text, score=no_int, passed=no_bool):
+        return select(
+            literal(kind).label("kind"),
+            model.user_id,
+            model.module_slug,
+            model.module_version,
+            lesson,
+            score,
+            passed,
+        ).where(model.user_id.in_(user_ids))
+
+    return union_all(
+        part("r", LessonRead, lesson=LessonRead.lesson_slug),
+        part("a", CheckAttempt, score=CheckAttempt.score, passed=CheckAttempt.passed),
+        part("c", ModuleCompletion),
+    )
 
 
 def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgress]:
-    """Progress of each user on each module, from one query (after the first of the minute)."""
+    """Progress of each user on each module, from one query (the re-completion floors it
+    also needs are cached for a minute)."""
     user_ids = sorted(set(user_ids))
     modules = curriculum().modules
     if not user_ids:
