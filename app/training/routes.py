@@ -52,14 +52,15 @@ def _progress():
 @access(AUTHENTICATED)
 def my_training():
     user = current_user._get_current_object()
-    in_training, my_roles = services.training_standing(user)
+    standing = services.training_standing(user)
+    my_roles = standing[1]
     progress = services.progress_of(user)
     required = [p for p in progress if p.module.required_by(my_roles)]
     optional = [p for p in progress if not p.module.required_by(my_roles)]
     done = sum(p.status == "complete" for p in required)
     return render_template(
         "training/my_training.html",
-        can_train=in_training or bool(user.roles & services.PREVIEW_ROLES),
+        can_train=services.can_train(user, standing),
         my_roles=my_roles,
         required=required,
         optional=optional,

@@ -83,11 +83,14 @@ def training_roles(user: User) -> set[str]:
     return training_standing(user)[1]
 
 
-def can_train(user: User) -> bool:
-    """Members of organisations in training learn; staff may open modules to preview them."""
+def can_train(user: User, standing: tuple[bool, set[str]] | None = None) -> bool:
+    """Members of organisations in training learn; staff may open modules to preview them.
+    `standing` is `training_standing(user)` when the caller has it already."""
     if not user.is_authenticated:
         return False
-    return bool(user.roles & PREVIEW_ROLES) or training_standing(user)[0]
+    if user.roles & PREVIEW_ROLES:
+        return True
+    return (standing or training_standing(user))[0]
 
 
 # --- progress --------------------------------------------------------------------------
