@@ -152,3 +152,18 @@ def test_when_redis_is_down_pages_are_built_uncached(app, database_url):
         with down.app_context():
             db.session.remove()
             db.engine.dispose()  # this second app's own connections
+
+
+def test_a_stage_change_moves_the_directory_on_through_the_session_alone(
+    app, make_organisation, make_user
+):
+    """`journey.move` changes the stage with a guarded bulk UPDATE and then on the object;
+    the session sees the second, so no special call is needed for the directory."""
+    from app.organisations import journey
+
+    org = make_organisation(stage="draft", name="Osprey Hospice")
+    with app.test_request_context():
+        before = cache._store().generation("directory")
+        journey.move(org, "withdraw", by=make_user(roles=("admin",)), reason="Closing")
+        db.session.commit()
+        assert cache._store().generation("directory") == before + 1

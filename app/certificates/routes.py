@@ -264,7 +264,8 @@ def verify(code: str):
     if _wants_json():
         return _verify_json_response(code)
     # A visitor's page is cached until any certificate changes (or the day does: they
-    # expire); unknown codes are not cached. See app/core/cache.py.
+    # expire). An unknown code is cached as unknown until then too: issuing a certificate
+    # is such a change. See app/core/cache.py.
     body = cache.for_visitors("verify", lambda: _verify_page(code), vary=services.today())
     if body is None:
         return render_template("certificates/verify_unknown.html", form=CodeForm()), 404

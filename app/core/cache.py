@@ -38,7 +38,6 @@ class _Store:
     """Generations and entries of one app."""
 
     def __init__(self, url: str | None):
-        self.url = url
         self.redis = None
         if url:
             import redis

@@ -177,7 +177,6 @@ def _render_cohort(cohort, status=200, session_form=None):
         session_form=session_form,
         status_form=CohortStatusForm(status=cohort.status if cohort.status != "full" else "open"),
         zoom_form=ZoomReportForm(),
-        statuses=ATTENDANCE_STATUSES,
     ), status
 
 

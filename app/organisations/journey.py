@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from app.core import audit, cache
+from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.extensions import db
@@ -101,7 +101,6 @@ def move(org: Organisation, transition: str, *, by, reason: str = "") -> StageCh
             f"Someone else changed this organisation a moment ago: it is now at "
             f"“{stage_label(org.stage)}”, so nothing was changed. Reload to see the latest."
         )
-    cache.changed(*Organisation.cache_groups)  # the stage decides who is listed
     org.stage = spec.target
     org.stage_changed_at = now
     org.last_activity_at = now

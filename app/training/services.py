@@ -141,9 +141,10 @@ FLOORS_CACHE_SECONDS = 60
 
 
 def _recorded_floors() -> dict[str, int]:
-    """Recorded versions that demand re-completion, cached briefly: they change only when
-    `sync_content` records a new version (which clears the cache); the running
-    curriculum's own version is merged in live by `recompletion_floors`."""
+    """Recorded versions that demand re-completion, cached for a minute per process. They
+    change only when `sync_content` records a version (which clears this process's cache);
+    a version synced by another process is the running curriculum's own, which
+    `recompletion_floors` merges in live, so no process counts stale records meanwhile."""
     cached = current_app.extensions.get("recompletion_floors")
     now = time.monotonic()
     if cached is not None and now - cached[0] < FLOORS_CACHE_SECONDS:
