@@ -8,6 +8,7 @@ import os
 from flask import Flask
 
 from app.config import ConfigError, load_config, testing_overrides
+from app.core.boundary import PortalFlask
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -15,7 +16,7 @@ __all__ = ["create_app", "ConfigError"]
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, hooks, error pages and CLI commands."""
     instance_path = os.environ.get("INSTANCE_PATH") or None
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = PortalFlask(__name__, instance_path=instance_path, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.update(load_config(app.instance_path))
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     load_content(app)
     register_extensions(app)
+    register_audit_actions()
     register_blueprints(app)
     register_hooks(app)
     register_errorhandlers(app)
@@ -115,6 +117,31 @@ def register_extensions(app: Flask) -> None:
         return user
 
 
+# The areas, bottom to top. Each may register its audit actions in `<area>/events.py`.
+AREAS = (
+    "auth",
+    "organisations",
+    "training",
+    "readiness",
+    "immersion",
+    "assessment",
+    "certificates",
+    "public",
+    "audit",
+    "admin",
+)
+
+
+def register_audit_actions() -> None:
+    """Import each area's `events` module, which registers its actions' plain words."""
+    import importlib
+    import importlib.util
+
+    for area in AREAS:
+        if importlib.util.find_spec(f"app.{area}.events") is not None:
+            importlib.import_module(f"app.{area}.events")
+
+
 def register_blueprints(app: Flask) -> None:
     from app.admin.routes import bp as admin_bp
     from app.assessment.routes import bp as assessment_bp
@@ -177,8 +204,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app.core.filters import register_filters
+    from app.organisations.journey import stage_label
 
     register_filters(app)
+    # Areas add the helpers of their own vocabulary (core knows no area).
+    app.jinja_env.globals["stage_label"] = stage_label
 
 
 def register_commands(app: Flask) -> None:

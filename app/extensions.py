@@ -7,11 +7,24 @@ from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
 
 from app.core.db import Base
 
-db = SQLAlchemy(model_class=Base)
+
+class PortalSession(Session):
+    """Flask-SQLAlchemy's session, except that an explicit `bind` given to the session
+    factory wins, as in plain SQLAlchemy: the test suite binds every session to one
+    connection whose transaction is rolled back after each test."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": PortalSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

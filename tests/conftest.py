@@ -1,13 +1,17 @@
 """Shared fixtures: `app`, `client`, `runner`, `auth`, and factories such as `make_user`.
 
-The schema is built once per session by the real migrations; each test then starts
-from empty tables.
+The schema is built once per session by the real migrations, and the app once (unless a
+test overrides `app_config`). Every session of a test shares one connection and runs in
+a SAVEPOINT inside the test's transaction, which is rolled back afterwards: tests see
+each other's nothing and cost no DELETEs. Tests whose threads must see real commits are
+marked `commits` and get a database of their own.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,51 @@ from flask.testing import FlaskClient
 from tests import dbutil
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def _register_test_audit_actions() -> None:
+    # Actions the audit chain's own tests record; real ones come from each area's events.py.
+    from app.core import audit
+
+    audit.register_actions(
+        {
+            "test.event": "did a test thing",
+            "test.parallel": "did a test thing in parallel",
+            "test.should_not_persist": "did a test thing that is rolled back",
+        }
+    )
+
+
+_register_test_audit_actions()
+
+# Instants at which time-sensitive tests (marked `any_hour`) run, the clock ticking on from
+# there: the hours and dates at which "today", "this week" and "before the deadline" go wrong.
+INSTANTS = {
+    "late-evening": "2026-12-02T23:45:00+00:00",
+    "monday-morning": "2026-11-30T08:05:00+00:00",
+    "last-day-of-month-after-midnight-bst": "2026-06-30T23:30:00+00:00",
+    "clock-change": "2026-10-25T00:30:00+00:00",
+}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("any_hour"):
+        metafunc.parametrize(
+            "frozen_clock", list(INSTANTS.values()), ids=list(INSTANTS), indirect=True
+        )
+
+
+@pytest.fixture
+def frozen_clock(request):
+    """The clock (app.core.clock, and every library's) moved to `request.param`, ticking."""
+    from datetime import datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(request.param), tick=True) as traveller:
+        yield traveller
+
+
 # A small, stable curriculum for tests; tests/test_content.py checks the shipped one.
 TEST_CONTENT_DIR = str(Path(__file__).parent / "fixtures" / "content")
 
@@ -74,9 +123,156 @@ class IsolatedClient(FlaskClient):
             _cv_app.reset(token)
 
 
+@pytest.fixture(scope="session")
+def _shared_app(database_url):
+    """The app every test uses unless it overrides `app_config`: built once per session."""
+    app = build_app(database_url)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        from app.extensions import db
+
+        _open_transactions_on_sqlite(db.engine)
+    return app
+
+
+def _open_transactions_on_sqlite(engine) -> None:
+    """pysqlite opens no transaction before a SAVEPOINT; emit BEGIN ourselves (SQLAlchemy's
+    recipe) so each test's outer transaction and savepoints mean what they say."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        # Still listen once, so listeners added later (query counts) see this connection.
+        event.listen(engine, "begin", lambda conn: None)
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+@pytest.fixture(scope="session")
+def _connection(_shared_app):
+    """The one connection every test's sessions share; each test's writes are rolled back."""
+    from app.extensions import db
+
+    with _shared_app.app_context():
+        connection = db.engine.connect()
+    yield connection
+    connection.close()
+    with _shared_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def commits_database_url(instance_dir, tmp_path_factory):
+    """A database of its own for the tests marked `commits` (threads racing for real)."""
+    url = dbutil.fresh_database("commits", tmp_path_factory.mktemp("commits"))
+    dbutil.upgrade(build_app(url))
+    yield url
+    dbutil.drop_database(url)
+
+
+def _bind_sessions(connection) -> None:
+    from app.extensions import db
+
+    factory = db.session.session_factory
+    if connection is None:
+        factory.kw.pop("bind", None)
+        factory.kw.pop("join_transaction_mode", None)
+    else:
+        factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+
+
+@contextmanager
+def bound_to(connection):
+    """Every session made inside the block uses `connection`, each in its own SAVEPOINT:
+    a commit releases the savepoint, a rollback returns to it, nothing reaches the disk."""
+    from app.extensions import db
+
+    db.session.remove()
+    _bind_sessions(connection)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        _bind_sessions(None)
+
+
+@contextmanager
+def unbound_sessions():
+    """Inside a test: sessions use their app's own engine again (for an app pointed at a
+    database that is down, or a production-configured app)."""
+    from app.extensions import db
+
+    connection = db.session.session_factory.kw.get("bind")
+    _bind_sessions(None)
+    try:
+        yield
+    finally:
+        _bind_sessions(connection)
+
+
+def _reset_app_state(app, config: dict, extensions: dict) -> None:
+    """Undo what a test left on a shared app: config, settings and content it replaced,
+    caches, mail, rate-limit counters."""
+    from app.core import cache
+    from app.extensions import limiter
+
+    app.config.clear()
+    app.config.update(config)
+    app.extensions.clear()
+    app.extensions.update(extensions)
+    for key in ("navigation_cache", "impact_cache", "certificate_signing", "certificate_trust"):
+        app.extensions.pop(key, None)
+    app.extensions.pop("recompletion_floors", None)
+    cache.init_app(app)
+    mailman = app.extensions["mailman"]
+    if hasattr(mailman, "outbox"):
+        mailman.outbox = []
+    with app.app_context():
+        limiter.reset()
+
+
 @pytest.fixture
-def app(database_url, app_config):
-    app = build_app(database_url, **app_config)
+def app(request, database_url, app_config, _connection):
+    """The app for one test, inside a transaction rolled back afterwards.
+
+    Tests marked `commits` (threads that must see each other's commits) get an app of their
+    own on the `commits` database instead, emptied before the test as the suite once did.
+    """
+    if request.node.get_closest_marker("commits"):
+        yield from _committing_app(request.getfixturevalue("commits_database_url"), app_config)
+        return
+    own = bool(app_config) or request.node.get_closest_marker("own_app") is not None
+    if own:
+        app = build_app(database_url, **app_config)
+        app.test_client_class = IsolatedClient
+    else:
+        app = request.getfixturevalue("_shared_app")
+    saved_config, saved_extensions = dict(app.config), dict(app.extensions)
+    outer = _connection.begin_nested() if _connection.in_transaction() else _connection.begin()
+    try:
+        with app.app_context(), bound_to(_connection):
+            yield app
+    finally:
+        if outer.is_active:
+            outer.rollback()
+        if own:
+            with app.app_context():
+                from app.extensions import db
+
+                db.engine.dispose()
+        else:
+            _reset_app_state(app, saved_config, saved_extensions)
+
+
+def _committing_app(url, app_config):
+    app = build_app(url, **app_config)
     app.test_client_class = IsolatedClient
     with app.app_context():
         from app.extensions import db

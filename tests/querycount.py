@@ -6,13 +6,17 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN")
+
 
 @contextmanager
 def count_queries(engine):
     statements: list[str] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        # The suite's per-test savepoints are transaction control, as BEGIN/COMMIT are.
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", before)
     try:

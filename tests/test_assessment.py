@@ -249,6 +249,7 @@ def test_serials_are_sequential_per_year(app, make_organisation, trainers):
     assert len({s[4:8] for s in serials}) == 1
 
 
+@pytest.mark.commits
 def test_two_trainers_approving_at_once_make_one_approval_and_one_certificate(
     app, in_review, trainers, make_user
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from app.core import audit
@@ -104,6 +105,7 @@ def test_cli_verify(app, runner):
     assert "BROKEN at event 2" in broken.output
 
 
+@pytest.mark.commits
 def test_concurrent_writers_do_not_fork_the_chain(app):
     """Parallel requests each append events; the chain stays one line with no gaps."""
     threads, per_thread = 6, 10

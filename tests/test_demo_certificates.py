@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.certificates import services
@@ -14,7 +15,8 @@ from tests.certificate_factories import pdf_bytes_of
 from tests.helpers import login
 
 
-def test_demo_seed_issues_certificates_in_every_state_once(app, runner):
+@pytest.mark.any_hour
+def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     certificates = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()

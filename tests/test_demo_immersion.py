@@ -4,6 +4,7 @@ running the seeder again adds nothing."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
@@ -66,7 +67,8 @@ def _records(session: ImmersionSession) -> dict[str, tuple[str, int, str]]:
     return {email: (status, minutes, source) for email, status, minutes, source in rows}
 
 
-def test_demo_immersion_seeds_three_cohorts_once(app):
+@pytest.mark.any_hour
+def test_demo_immersion_seeds_three_cohorts_once(frozen_clock, app):
     messages: list[str] = []
     seed_demo(messages.append)
     db.session.commit()

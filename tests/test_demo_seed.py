@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
@@ -57,7 +58,8 @@ def _roles(org: Organisation) -> dict[str, set[str]]:
     return {m.user.email: m.roles for m in org.memberships}
 
 
-def test_demo_seed_creates_every_stage_once(app, runner):
+@pytest.mark.any_hour
+def test_demo_seed_creates_every_stage_once(frozen_clock, app, runner):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     after_first = _counts()

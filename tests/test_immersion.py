@@ -553,6 +553,7 @@ def _race(app, plan, cohort_id):
     return results, errors
 
 
+@pytest.mark.commits
 def test_two_leads_booking_the_last_place_at_once_exactly_one_gets_it(app, trainer, make_team):
     """Parallel bookings serialise on the cohort row: one place, one confirmation."""
     first, second = make_team(), make_team()

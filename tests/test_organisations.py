@@ -989,6 +989,7 @@ DECISIONS = {
 }
 
 
+@pytest.mark.commits
 @pytest.mark.parametrize(
     "first,second",
     [("accept", "accept"), ("accept", "decline"), ("request_changes", "decline")],

@@ -14,6 +14,9 @@ from tests.helpers import race
 from tests.organisation_factories import organisation_factory
 from tests.readiness_factories import agreement, answer
 
+# Threads that must see each other's commits.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def make_organisation(app, make_user):

@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.policy import PUBLIC, access
 from app.core.security import is_safe_next, safe_next
 from app.extensions import db
-from tests.conftest import PASSWORD, build_app
+from tests.conftest import PASSWORD, build_app, unbound_sessions
 from tests.helpers import events, is_signed_in, page_text, reload
 
 # --- CSRF ---------------------------------------------------------------------------------
@@ -301,6 +301,7 @@ def test_403_page_for_wrong_role(client, login_as):
     assert "Access denied" in page_text(response)
 
 
+@pytest.mark.own_app
 def test_unexpected_exception_gives_generic_500(app, client):
     @app.route("/test-boom")
     @access(PUBLIC)
@@ -345,7 +346,7 @@ def test_healthz_ok(client):
 )
 def test_healthz_reports_unreachable_database(app, url):
     broken = build_app(url)
-    with broken.app_context():
+    with unbound_sessions(), broken.app_context():
         try:
             response = broken.test_client().get("/healthz")
         finally:
@@ -446,7 +447,7 @@ def test_production_config_is_hardened(production_env):
     assert prod.debug is False
     assert prod.testing is False
 
-    with prod.app_context():
+    with unbound_sessions(), prod.app_context():
         try:
             response = prod.test_client().get("/healthz", base_url="https://portal.example")
         finally:

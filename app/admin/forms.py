@@ -11,8 +11,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.auth.roles import ROLE_LABELS
 from app.core.forms import MultiCheckboxField, choices
+from app.core.roles import ROLE_LABELS
 
 
 class UserFilterForm(FlaskForm):

@@ -15,6 +15,7 @@ from app.admin.forms import (
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit
+from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access, roles
@@ -77,10 +78,8 @@ def update_roles(user_id: int):
         try:
             auth_services.set_roles(user, set(form.roles.data or []), by=current_user)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"Roles for {user.name} saved.", "success")
             return redirect(url_for("admin.show_user", user_id=user.id))
     return _render_user(user, roles_form=form), 400
@@ -95,13 +94,12 @@ def deactivate_user(user_id: int):
         try:
             auth_services.deactivate(user, by=current_user, reason=form.reason.data)
         except ServiceError as error:
-            db.session.rollback()
+            refuse()
             if user.is_active_account:
                 attach_error(form, error)
             else:  # the page shows no deactivate form (so no form errors) for this account
                 flash(error.message, "danger")
         else:
-            db.session.commit()
             flash(f"{user.name}'s account is deactivated and all their sessions ended.", "success")
             return redirect(url_for("admin.show_user", user_id=user.id))
     return _render_user(user, deactivate_form=form), 400
@@ -116,10 +114,8 @@ def reactivate_user(user_id: int):
         try:
             auth_services.reactivate(user, by=current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+            refused(error)
         else:
-            db.session.commit()
             flash(f"{user.name}'s account is active again.", "success")
     return redirect(url_for("admin.show_user", user_id=user.id))
 
@@ -133,14 +129,13 @@ def reset_mfa(user_id: int):
         try:
             auth_services.reset_mfa(user, by=current_user, reason=form.reason.data)
         except ServiceError as error:
-            db.session.rollback()
+            refuse()
             if error.field:
                 attach_error(form, error)
             else:
                 flash(error.message, "danger")
                 return redirect(url_for("admin.show_user", user_id=user.id))
         else:
-            db.session.commit()
             flash(
                 f"Two-step verification for {user.name} is reset and their sessions ended. "
                 "They will set it up again at their next sign-in.",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.core.boundary import refuse
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import Policy, access, roles
+from app.core.roles import STAFF, TRAINER
 from app.extensions import db
 from app.organisations.context import organisation_page
 from app.organisations.models import Organisation
@@ -19,8 +21,6 @@ from .forms import DecisionForm, assessment_form
 from .models import SCORE_LABELS, Assessment
 
 bp = Blueprint("assessment", __name__)
-
-STAFF = ("trainer", "lead_trainer", "auditor", "admin")
 
 
 def _assessment_exists(user, view_args) -> int | None:
@@ -34,13 +34,13 @@ def _assessment_exists(user, view_args) -> int | None:
 ASSESSMENT_STAFF = Policy(
     "assessment:staff",
     requires_login=True,
-    roles=frozenset(STAFF),
+    roles=STAFF,
     object_check=_assessment_exists,
 )
 ASSESSMENT_TRAINER = Policy(
     "assessment:trainer",
     requires_login=True,
-    roles=frozenset({"trainer"}),
+    roles=frozenset({TRAINER}),
     object_check=_assessment_exists,
 )
 
@@ -94,10 +94,8 @@ def write_assessment(org_id: int):
                 changes_list=form.changes_list.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(
                 {
                     "awaiting_decision": "Assessment saved. A second trainer must now decide "
@@ -155,11 +153,10 @@ def decide(assessment_id: int):
                 assessment, by=current_user, decision=form.decision.data, notes=form.notes.data
             )
         except ServiceError as error:
-            db.session.rollback()
+            refuse()
             db.session.refresh(assessment)
             attach_error(form, error)
         else:
-            db.session.commit()
             if cert is not None:
                 flash(
                     f"Approved. Certificate {cert.serial} was issued and the hub lead was told.",

@@ -4,8 +4,6 @@ downloads are recorded in the audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     Response,
@@ -19,29 +17,28 @@ from flask_login import current_user
 
 from app.certificates import services as certificates
 from app.certificates.policies import CERT_AUDIT_READER
-from app.core import audit
+from app.core import audit, clock
 from app.core.csv import csv_response
 from app.core.filters import format_datetime
 from app.core.pagination import clamp_page
 from app.core.policy import access, roles
-from app.extensions import db
+from app.core.roles import AUDIT_READERS, STAFF
 
 from . import dossier as dossiers
 from . import services
 from .forms import EventFilterForm, RegisterFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-AUDIT_READERS = roles("auditor", "admin")
+AUDIT_CONSOLE = roles(AUDIT_READERS)
 
 
 def _record(action: str, **details) -> None:
-    """An export or download, recorded and committed (reading stays reading)."""
+    """An export or download, recorded (the request boundary commits it; reading stays reading)."""
     audit.record(action, details={k: v for k, v in details.items() if v not in (None, "")})
-    db.session.commit()
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return clock.now().strftime("%Y%m%d-%H%M")
 
 
 # --- the certificate register -------------------------------------------------------------
@@ -71,7 +68,7 @@ def _filter_summary(filters) -> dict:
 
 
 @bp.route("/certificates")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def register():
     form, filters = _register_filters()
     page = clamp_page(request.args.get("page", 1, type=int))
@@ -87,7 +84,7 @@ def register():
 
 
 @bp.route("/certificates.csv")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def register_csv():
     _form, filters = _register_filters()
     _record("audit.register_exported", format="csv", filters=_filter_summary(filters))
@@ -95,7 +92,7 @@ def register_csv():
 
 
 @bp.route("/certificates.zip")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def register_zip():
     _form, filters = _register_filters()
     entries = services.zip_entries(filters)
@@ -195,13 +192,13 @@ def _render_events(result=None):
 
 
 @bp.route("/events")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def list_events():
     return _render_events()
 
 
 @bp.route("/events.csv")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def events_csv():
     _form, filters = _event_filters()
     _record("audit.log_exported", filters=_filter_summary(filters))
@@ -209,7 +206,7 @@ def events_csv():
 
 
 @bp.route("/verify")
-@access(AUDIT_READERS)
+@access(AUDIT_CONSOLE)
 def verify():
     """The integrity check (a read: GET), shown on the audit log page."""
     return _render_events(audit.verify_chain())
@@ -219,7 +216,7 @@ def verify():
 
 
 @bp.route("/reports")
-@access(roles("trainer", "lead_trainer", "auditor", "admin"))
+@access(roles(STAFF))
 def programme_reports():
     from app.core.db import utcnow
 

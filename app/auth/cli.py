@@ -9,8 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from app.auth import services
-from app.auth.roles import ROLES
 from app.core.errors import ServiceError
+from app.core.roles import ROLES
 from app.extensions import db
 
 users_cli = AppGroup("users", help="User account commands.")

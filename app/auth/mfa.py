@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyotp
 import segno
+
+from app.core import clock
 
 ISSUER = "ECHO Hub Portal"
 RECOVERY_CODE_COUNT = 10
@@ -43,7 +45,7 @@ def accepted_step(
     if len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
-    current = totp.timecode(now or datetime.now(UTC))
+    current = totp.timecode(now or clock.now())
     for step in (current - 1, current, current + 1):
         if last_step is not None and step <= last_step:
             continue

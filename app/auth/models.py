@@ -8,8 +8,8 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.roles import PRIVILEGED_ROLES, ROLE_LABELS
 from app.core.db import UTCDateTime, utcnow
+from app.core.roles import PRIVILEGED_ROLES, ROLE_LABELS
 from app.extensions import db
 
 EMAIL_MAX = 254

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     current_app,
@@ -32,6 +30,7 @@ from app.auth.forms import (
     SecondFactorForm,
 )
 from app.auth.models import User
+from app.core import clock
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import AUTHENTICATED, PUBLIC, access
@@ -84,10 +83,8 @@ def register():
                 job_title=form.job_title.data or "",
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             _start_session(user)
             flash(f"Welcome, {user.name}. Your account is ready.", "success")
             return redirect(safe_next(next_url))
@@ -112,13 +109,13 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data)
-        db.session.commit()  # the audit event is kept whether or not the login succeeded
+        # Not a refusal: the boundary commits the audit event whether or not it succeeded.
         if result.needs_second_factor:
             session.clear()
             session["mfa_pending"] = {
                 "user_id": result.user.id,
                 "version": result.user.session_version,
-                "at": int(time.time()),
+                "at": clock.timestamp(),
                 "next": next_url,
             }
             return redirect(url_for("auth.login_verify"))
@@ -136,7 +133,7 @@ def _pending_second_factor():
     if not isinstance(pending, dict):
         return None
     minutes = current_app.config["MFA_PENDING_MINUTES"]
-    if int(time.time()) - int(pending.get("at", 0)) > minutes * 60:
+    if clock.timestamp() - int(pending.get("at", 0)) > minutes * 60:
         return None
     user = db.session.get(User, pending.get("user_id") or 0)
     if (
@@ -174,7 +171,6 @@ def login_verify():
         if method is not None:
             next_url = session["mfa_pending"].get("next")
             services.complete_login(user, second_factor=method)
-            db.session.commit()
             _start_session(user)
             if method == "recovery code":
                 remaining = services.remaining_recovery_codes(user)
@@ -186,7 +182,7 @@ def login_verify():
             else:
                 flash(f"Signed in as {user.name}.", "success")
             return redirect(safe_next(next_url))
-        db.session.commit()  # keep the audit event of the failed attempt
+        # Not a refusal: the boundary commits the audit event of the failed attempt.
         form.code.errors = [
             "That code is not right or was already used. Wait for a new code and try again."
         ]
@@ -197,7 +193,6 @@ def login_verify():
 @access(AUTHENTICATED)
 def logout():
     services.logout(current_user._get_current_object())
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been logged out on every device.", "info")
@@ -212,7 +207,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        db.session.commit()
         hours = current_app.config["PASSWORD_RESET_HOURS"]
         flash(
             f"If an account exists for {services.normalise_email(form.email.data)}, we have "
@@ -237,10 +231,8 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
@@ -258,10 +250,8 @@ def profile():
         try:
             services.update_profile(user, name=form.name.data, job_title=form.job_title.data or "")
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Your profile has been saved.", "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
@@ -278,10 +268,8 @@ def change_password():
                 user, current_password=form.current_password.data, new_password=form.password.data
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             # Every other session has ended; keep this one alive under the new version.
             _start_session(user)
             flash("Your password has been changed. Other devices have been signed out.", "success")
@@ -329,10 +317,8 @@ def mfa_enable():
         try:
             codes = services.enable_mfa(user, secret=secret, code=form.code.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             session.pop("mfa_setup_secret", None)
             _start_session(user)  # other sessions ended; this one continues
             return render_template("auth/recovery_codes.html", codes=codes, first_time=True)
@@ -348,10 +334,8 @@ def mfa_recovery_codes():
         try:
             codes = services.regenerate_recovery_codes(user, code=form.code.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             return render_template("auth/recovery_codes.html", codes=codes, first_time=False)
     return _render_mfa(user, codes_form=form), 400
 
@@ -365,10 +349,8 @@ def mfa_disable():
         try:
             services.disable_mfa(user, password=form.password.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Two-step verification is off.", "info")
             return redirect(url_for("auth.mfa_settings"))
     return _render_mfa(user, disable_form=form), 400

@@ -17,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth import mfa, passwords
 from app.auth.models import EMAIL_MAX, MfaRecoveryCode, PasswordResetToken, User, UserRole
-from app.auth.roles import APPLICANT, ROLES
 from app.core import audit
 from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.pagination import clamp_page
+from app.core.roles import APPLICANT, ROLES
+from app.core.security import mfa_required
 from app.extensions import db
 
 DUPLICATE_EMAIL = (
@@ -152,11 +153,6 @@ def complete_login(user: User, second_factor: str | None = None) -> None:
 
 
 # --- two-step verification --------------------------------------------------------------
-
-
-def mfa_required(user: User) -> bool:
-    """True when the user's roles require two-step verification under current settings."""
-    return bool(current_app.config["MFA_REQUIRED_FOR_PRIVILEGED"]) and user.is_privileged
 
 
 def enable_mfa(user: User, *, secret: str, code: str) -> list[str]:

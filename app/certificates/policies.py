@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import g
 
 from app.core.policy import Policy
+from app.core.roles import AUDIT_READERS, CERTIFICATE_MANAGERS
 from app.extensions import db
 
 from . import services
@@ -35,13 +36,13 @@ CERT_DOWNLOADER = Policy("certificate:download", requires_login=True, object_che
 CERT_MANAGER = Policy(
     "certificate:manage",
     requires_login=True,
-    roles=frozenset(services.MANAGER_ROLES),
+    roles=CERTIFICATE_MANAGERS,
     object_check=_exists,
 )
 # Auditors and admins: the approval dossier.
 CERT_AUDIT_READER = Policy(
     "certificate:audit",
     requires_login=True,
-    roles=frozenset({"auditor", "admin"}),
+    roles=AUDIT_READERS,
     object_check=_exists,
 )

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from app.assessment import services as assessment_services
 from app.core import cache
+from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import PUBLIC, access
@@ -85,10 +86,8 @@ def record_launch(org_id: int):
                 org, by=current_user, first_session_on=form.first_session_on.data
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"Congratulations: {org.name}'s ECHO network is launched.", "success")
             return redirect(url_for("organisations.show_organisation", org_id=org.id))
     return _render_org(org, status=400, launch_form=form)
@@ -102,10 +101,8 @@ def issue_my_certificate(org_id: int):
     try:
         cert = services.issue_trainee_certificate(membership, by=current_user)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        refused(error)
     else:
-        db.session.commit()
         flash(f"Your certificate {cert.serial} is ready to download.", "success")
     return redirect(url_for("certificates.organisation_certificates", org_id=org.id) + "#mine")
 
@@ -123,7 +120,6 @@ def download(cert_id: int):
             organisation_id=cert.organisation_id,
             details={"serial": cert.serial},
         )
-        db.session.commit()
     return send_stored(
         cert.storage_key, download_name=cert.download_name, content_type="application/pdf"
     )
@@ -150,11 +146,10 @@ def _lifecycle(cert_id: int, action: str):
                 )
                 message = f"{new.serial} was issued; it is valid until {new.expires_on:%d %B %Y}."
         except ServiceError as error:
-            db.session.rollback()
+            refuse()
             db.session.refresh(cert)
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(message, "success")
             return redirect(
                 url_for("certificates.organisation_certificates", org_id=cert.organisation_id)

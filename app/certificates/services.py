@@ -13,20 +13,20 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
-from app.core import audit, cache
+from app.core import audit, cache, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
-from app.core.storage import discard_on_rollback, store_bytes
+from app.core.roles import CERTIFICATE_MANAGERS, STAFF
+from app.core.storage import store_bytes
 from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
@@ -37,7 +37,7 @@ from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 CODE_BYTES = 24  # 192 bits, 32 URL-safe characters
 REASON_MAX = 1000
-MANAGER_ROLES = frozenset({"admin", "lead_trainer"})
+MANAGER_ROLES = CERTIFICATE_MANAGERS
 
 
 class CertificateError(ServiceError):
@@ -46,7 +46,7 @@ class CertificateError(ServiceError):
 
 def today() -> date:
     """Today's date where the superhub is (certificates expire at the end of a local day)."""
-    return datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
+    return clock.today()
 
 
 def status_of(cert: Certificate) -> str:
@@ -174,7 +174,6 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
             f"The certificate could not be produced ({type(error).__name__}: {error}). "
             "Nothing was approved or issued; please tell the portal's administrator."
         ) from error
-    discard_on_rollback(stored.key)
     cert = Certificate(
         kind=request.kind,
         serial=serial,
@@ -318,7 +317,7 @@ def for_user(user: User) -> list[Certificate]:
 
 def can_download(user: User, cert: Certificate) -> bool:
     """Staff and auditors; the organisation's hub lead (hub); the person named (trainee)."""
-    if user.roles & org_services.STAFF_ROLES:
+    if user.roles & STAFF:
         return True
     if cert.kind == "trainee":
         return cert.user_id == user.id

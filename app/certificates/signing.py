@@ -14,7 +14,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import current_app
+
+from app.core import clock
 
 KEY_FILE = "superhub-key.pem"
 CERT_FILE = "superhub-cert.pem"
@@ -60,7 +62,7 @@ def create_material(key_path: Path, cert_path: Path, *, superhub: str) -> None:
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, superhub[:64]),
         ]
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

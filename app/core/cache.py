@@ -113,12 +113,32 @@ def changed(*groups: str) -> None:
     they are bumped when it commits."""
     from app.extensions import db
 
-    db.session.info.setdefault(_PENDING, set()).update(groups)
+    _pending(db.session()).update(groups)
+
+
+def _pending(session) -> set[str]:
+    """The groups this transaction changes, bumped by an after-commit hook (`core.boundary`)
+    registered with the first of them and forgotten if the transaction rolls back."""
+    from app.core.boundary import after_commit, after_rollback
+
+    groups = session.info.get(_PENDING)
+    if groups is None:
+        groups = session.info[_PENDING] = set()
+
+        def bump_changed() -> None:
+            session.info.pop(_PENDING, None)
+            # Without an app there is no cache to invalidate (a script's own session, say).
+            if groups and has_app_context() and "page_cache" in current_app.extensions:
+                bump(*groups)
+
+        after_commit(bump_changed, session)
+        after_rollback(lambda: session.info.pop(_PENDING, None), session)
+    return groups
 
 
 @event.listens_for(Session, "after_flush")
 def _note_changed_groups(session, _flush_context) -> None:
-    groups = session.info.setdefault(_PENDING, set())
+    groups: set[str] = set()
     for obj in (*session.new, *session.deleted):
         groups.update(getattr(obj, "cache_groups", ()))
     for obj in session.dirty:
@@ -135,19 +155,8 @@ def _note_changed_groups(session, _flush_context) -> None:
             changed = any(state.attrs[name].history.has_changes() for name in columns)
         if changed:
             groups.update(watched)
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_after_commit(session) -> None:
-    groups = session.info.pop(_PENDING, None)
-    # Without an app there is no cache to invalidate (a script's own session, say).
-    if groups and has_app_context() and "page_cache" in current_app.extensions:
-        bump(*groups)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session) -> None:
-    session.info.pop(_PENDING, None)
+    if groups:
+        _pending(session).update(groups)
 
 
 def for_visitors(group: str, build: Callable[[], Any], *, vary: Hashable = None) -> Any:

@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app.core import clock
+
 # Explicit names make constraints addressable in migrations on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,7 +26,7 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime (called per row, never at import)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import time
 
 from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+
+from app.core import clock
 
 
 class ServiceError(Exception):
@@ -82,7 +83,7 @@ def register_errorhandlers(app) -> None:
             request.remote_addr,
             current.limit if current else "?",
         )
-        seconds = current.reset_at - time.time() if current else 60
+        seconds = current.reset_at - clock.now().timestamp() if current else 60
         minutes = max(1, math.ceil(seconds / 60))
         unit = "minute" if minutes == 1 else "minutes"
         return _page(

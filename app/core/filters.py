@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_login import current_user
 
-from app.auth.roles import ROLE_LABELS
+from app.core.roles import ROLE_LABELS
 
 
 def to_local(value: datetime | date | None) -> datetime | date | None:
@@ -35,7 +35,7 @@ def navigation() -> list[tuple[str, str]]:
     from app.core.policy import policy_for
 
     items = [
-        ("core.home", "Home"),
+        ("public.home", "Home"),
         ("public.about", "About ECHO"),
         ("public.directory", "Join a network"),
     ]
@@ -76,9 +76,6 @@ def register_filters(app) -> None:
     from app.core.programme import HUB_ROLES
 
     app.jinja_env.filters["hub_role"] = lambda role: HUB_ROLES.get(role, role)
-    from app.organisations.journey import stage_label
-
-    app.jinja_env.globals["stage_label"] = stage_label
     app.jinja_env.globals["navigation"] = navigation
     from app.core.audit import describe
 

@@ -6,11 +6,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectMultipleField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 
 
 def attach_error(form: FlaskForm, error: ServiceError) -> None:
-    """Show a service's refusal next to the field at fault, or at the top of the form."""
+    """Discard the request's changes and show the service's refusal next to the field at
+    fault, or at the top of the form."""
+    refuse()
     field = getattr(form, error.field, None) if error.field else None
     if field is not None and hasattr(field, "errors"):
         if not isinstance(field.errors, list):
@@ -35,19 +38,16 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def commit_or_refuse(action, success):
-    """Run a button-style service call: commit and flash `success` (text, or a function of
-    the result), or roll back and flash the service's refusal. Returns the result or None."""
+def perform(action, success):
+    """Run a button-style service call and flash `success` (text, or a function of the
+    result), or discard its changes and flash the service's refusal. Returns the result or
+    None. The request boundary commits."""
     from flask import flash
-
-    from app.extensions import db
 
     try:
         result = action()
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        refused(error)
         return None
-    db.session.commit()
     flash(success(result) if callable(success) else success, "success")
     return result

@@ -1,5 +1,6 @@
 """Mail layer: every message goes through `send_email`, rendered from text templates.
 
+Messages leave after the transaction that caused them commits (`core.boundary.after_commit`).
 Production uses Flask-Mailman's SMTP backend. Development and tests use
 `LogAndKeepEmailBackend`, which writes each message to the log and keeps it in memory
 (`outbox()`), so a developer sees reset links in the terminal and tests can read them.
@@ -35,10 +36,17 @@ def render_email(subject: str, template: str, **context) -> tuple[str, str]:
 
 
 def send_email(to: str | list[str], subject: str, template: str, **context) -> None:
-    """Render `templates/email/<template>.txt` with `context` and send it."""
+    """Render `templates/email/<template>.txt` with `context` now, and send it once the
+    current transaction commits: a change that rolls back announces nothing, and no
+    transaction (nor the audit-chain lock it holds) waits on the mail server."""
+    from app.core.boundary import after_commit
+
     recipients = [to] if isinstance(to, str) else list(to)
     full_subject, body = render_email(subject, template, **context)
-    EmailMessage(subject=full_subject, body=body, to=recipients).send()
+    # The backend is chosen now, so mail queued inside `mail_kept_in_memory` stays there.
+    connection = current_app.extensions["mailman"].get_connection()
+    message = EmailMessage(subject=full_subject, body=body, to=recipients, connection=connection)
+    after_commit(message.send)
 
 
 def outbox() -> list:

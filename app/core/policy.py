@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 
-from app.auth.roles import ROLES
+from app.core.roles import ROLES
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class Policy:
     roles: frozenset[str] = field(default_factory=frozenset)
     object_check: Callable[..., int | None] | None = None
 
+    def __post_init__(self):
+        unknown = set(self.roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"policy {self.name!r} names unknown roles: {sorted(unknown)}")
+
     def allows(self, user) -> bool:
         if not self.requires_login:
             return True
@@ -46,12 +51,16 @@ PUBLIC = Policy("public", requires_login=False)
 AUTHENTICATED = Policy("authenticated", requires_login=True)
 
 
-def roles(*names: str) -> Policy:
-    """A policy allowing users who hold at least one of `names`."""
-    unknown = set(names) - set(ROLES)
-    if unknown or not names:
+def roles(*names: str | frozenset[str]) -> Policy:
+    """A policy allowing users who hold at least one of `names` (role names, or named sets
+    from `core.roles` such as `STAFF`)."""
+    flat: set[str] = set()
+    for name in names:
+        flat.update({name} if isinstance(name, str) else name)
+    unknown = flat - set(ROLES)
+    if unknown or not flat:
         raise ValueError(f"unknown roles in policy: {sorted(unknown)}")
-    return Policy("roles:" + ",".join(sorted(names)), requires_login=True, roles=frozenset(names))
+    return Policy("roles:" + ",".join(sorted(flat)), requires_login=True, roles=frozenset(flat))
 
 
 def access(policy: Policy) -> Callable:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+
+from app.core import clock
 
 CSP = "; ".join(
     [
@@ -36,7 +37,7 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def safe_next(target: str | None, default_endpoint: str = "core.home") -> str:
+def safe_next(target: str | None, default_endpoint: str = "public.home") -> str:
     """`target` when it is a safe local path, else the URL of `default_endpoint`."""
     return target if is_safe_next(target) else url_for(default_endpoint)
 
@@ -58,7 +59,7 @@ def set_security_headers(response):
 
 def mark_session_start() -> None:
     """Record when the signed-in session began and was last used (server-side timeouts)."""
-    now = int(time.time())
+    now = clock.timestamp()
     session["auth_at"] = now
     session["seen_at"] = now
 
@@ -70,7 +71,7 @@ def enforce_session_timeouts():
     """`before_request` hook: end sessions idle 30 min or older than 12 h (configurable)."""
     if not current_user.is_authenticated or request.endpoint in {"static", "bootstrap.static"}:
         return None
-    now = int(time.time())
+    now = clock.timestamp()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
     auth_at = session.get("auth_at", 0)
@@ -102,12 +103,15 @@ MFA_SETUP_ENDPOINTS = frozenset(
 )
 
 
+def mfa_required(user) -> bool:
+    """True when the user's roles require two-step verification under current settings."""
+    return bool(current_app.config["MFA_REQUIRED_FOR_PRIVILEGED"]) and user.is_privileged
+
+
 def enforce_mfa_enrolment():
     """`before_request` hook: privileged users without TOTP must set it up before going on."""
     if not current_user.is_authenticated or request.endpoint in MFA_SETUP_ENDPOINTS:
         return None
-    from app.auth.services import mfa_required
-
     user = current_user._get_current_object()
     if user.mfa_enabled or not mfa_required(user):
         return None

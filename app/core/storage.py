@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, send_file
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from app.core.errors import ServiceError
 
@@ -109,7 +107,8 @@ def _matches(extension: str, head: bytes, path: Path) -> bool:
 def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFile:
     """Check and store an uploaded file (a werkzeug FileStorage); ServiceError if refused.
 
-    Nothing is left behind when a file is refused.
+    Nothing is left behind when a file is refused, or when the transaction that was to
+    record it rolls back.
     """
     if upload is None or not getattr(upload, "filename", ""):
         raise ServiceError("Choose a file to upload.", field="file")
@@ -159,6 +158,7 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    discard_on_rollback(key)
     return StoredFile(
         key=key,
         original_name=original,
@@ -169,7 +169,8 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
 
 
 def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str) -> StoredFile:
-    """Store bytes the server made itself (a certificate PDF) under a server-made key."""
+    """Store bytes the server made itself (a certificate PDF) under a server-made key; the
+    file is removed again if the transaction that was to record it rolls back."""
     root = storage_root()
     folder = root / area
     folder.mkdir(parents=True, exist_ok=True)
@@ -182,6 +183,7 @@ def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    discard_on_rollback(key)
     return StoredFile(
         key=key,
         original_name=display_name(original_name),
@@ -191,26 +193,15 @@ def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str
     )
 
 
-_PENDING = "storage_pending_keys"
-
-
 def discard_on_rollback(key: str) -> None:
     """Remove the stored file `key` if the current transaction rolls back instead of committing."""
-    from app.extensions import db
+    from app.core.boundary import after_rollback
 
-    db.session().info.setdefault(_PENDING, []).append(key)
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_pending(session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-@event.listens_for(Session, "after_rollback")
-def _discard_pending(session) -> None:
-    for key in session.info.pop(_PENDING, []):
+    def remove() -> None:
         with contextlib.suppress(RuntimeError):  # no app context: left for an orphan sweep
             discard(key)
+
+    after_rollback(remove)
 
 
 def discard(key: str) -> None:

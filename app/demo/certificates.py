@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from app.assessment import services as assessment_services
 from app.auth import services as auth_services
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
+from app.core import clock
 from app.extensions import db
 from app.organisations import journey
 from app.organisations import services as org_services
@@ -243,7 +244,7 @@ def _backdate(cert: Certificate, org: Organisation, years_ago: float) -> None:
     """Make an approval look as if it happened `years_ago` (its expiry is then past)."""
     from datetime import UTC, datetime, time
 
-    approved = date.today() - timedelta(days=round(365.25 * years_ago))
+    approved = clock.today() - timedelta(days=round(365.25 * years_ago))
     cert.approved_on = approved
     cert.expires_on = certificates.add_years(approved, 3)
     cert.issued_at = datetime.combine(approved, time(11, 0), tzinfo=UTC)
@@ -317,7 +318,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
                 "vc_licence": "yes",
                 "delivery_notes": "Zoom, monthly, 90 minutes.",
                 "heard_about": "The superhub's introduction webinar.",
-                "intro_session_date": date.today() - timedelta(days=700),
+                "intro_session_date": clock.today() - timedelta(days=700),
             }
             org_services.save_application(org, by=lead, data=application)
             org_services.submit_application(org, by=lead)

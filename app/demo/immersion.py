@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.core import clock
 from app.core.db import utcnow
 from app.core.programme import programme
 from app.demo.files import one_page_pdf
@@ -114,7 +115,7 @@ def _ensure_agreements_verified(org: Organisation, lead: User, trainer: User, lo
                 file_id=evidence.id,
                 signatory_name="Alasdair Mackay",
                 signatory_role="Chief Executive",
-                signed_on=utcnow().date() - timedelta(days=60),
+                signed_on=clock.today() - timedelta(days=60),
                 status="accepted",
                 submitted_by_id=lead.id,
                 reviewed_by_id=trainer.id,
@@ -299,7 +300,7 @@ def seed_immersion(log: Callable[[str], None]) -> None:
     trainer = _person(f"trainer@{DEMO_DOMAIN}")
     p = {key: _person(demo_email(name)) for key, name in TEAM.items()}
     p["jo"] = _person(f"trainee@{DEMO_DOMAIN}")
-    today = utcnow().date()
+    today = clock.today()
     settings = programme()
     rules = {
         "session_minimum_percent": settings.session_minimum_percent,
@@ -419,11 +420,12 @@ def seed_immersion(log: Callable[[str], None]) -> None:
         )
 
         # 2. In progress: two sessions held, two to come; the rest of the team attends.
+        # None falls on today, so "two held" is true at any hour the demo is seeded.
         running = _cohort(
             trainer,
             "ECHO Immersion cohort 15",
             "Four weekly sessions for hub teams, and for members joining established teams.",
-            _weekly(today - timedelta(weeks=2), 4),
+            _weekly(today - timedelta(days=10), 4),
             **rules,
         )
         s = running.sessions

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.auth import services as auth_services
 from app.auth.models import User
-from app.auth.roles import ADMIN, APPLICANT, AUDITOR, LEAD_TRAINER, TRAINER
-from app.core.db import utcnow
+from app.core import clock
+from app.core.roles import ADMIN, APPLICANT, AUDITOR, LEAD_TRAINER, TRAINER
 from app.extensions import db
 from app.organisations import journey
 from app.organisations import services as org_services
@@ -184,8 +184,22 @@ class DemoOrganisation:
     invitations: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (email, roles): no account
 
 
-def _ago(days: int) -> date:
-    return utcnow().date() - timedelta(days=days)
+@dataclass(frozen=True)
+class DaysAgo:
+    """A date given relative to the day the demo is seeded (not the day it was imported)."""
+
+    days: int
+
+    def date(self) -> date:
+        return clock.today() - timedelta(days=self.days)
+
+
+def _ago(days: int) -> DaysAgo:
+    return DaysAgo(days)
+
+
+def _dated(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.date() if isinstance(v, DaysAgo) else v for k, v in data.items()}
 
 
 DEMO_ORGANISATIONS = [
@@ -535,7 +549,7 @@ def seed_organisations(log: Callable[[str], None]) -> None:
             org = org_services.create_organisation(lead, demo.details)
             for email, roles in (*demo.team, *demo.invitations):
                 org_services.invite_member(org, by=lead, email=email, roles=roles)
-            org_services.save_application(org, by=lead, data=dict(demo.application))
+            org_services.save_application(org, by=lead, data=_dated(demo.application))
             for step in demo.steps:
                 _run_step(org, step, lead)
             db.session.flush()
@@ -983,7 +997,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                     upload=_upload(step.document, org.name),
                     signatory_name=step.signatory_name,
                     signatory_role=step.signatory_role,
-                    signed_on=_ago(step.signed_days_ago),
+                    signed_on=_ago(step.signed_days_ago).date(),
                     based_on=current.id if current else None,
                 )
                 if step.decision:
@@ -1005,7 +1019,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                     given=readiness.AnswerInput(
                         text=step.text,
                         date_value=(
-                            utcnow().date() + timedelta(days=step.days)
+                            clock.today() + timedelta(days=step.days)
                             if step.days is not None
                             else None
                         ),

@@ -21,13 +21,15 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
+from app.core.boundary import refuse
 from app.core.csv import csv_response
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.filters import format_date
-from app.core.forms import ConfirmForm, attach_error, choices, commit_or_refuse
+from app.core.forms import ConfirmForm, attach_error, choices, perform
 from app.core.policy import AUTHENTICATED, access, roles
 from app.core.programme import HUB_ROLES, programme
+from app.core.roles import PROGRAMME_STAFF, PROGRAMME_VIEWERS
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
@@ -53,8 +55,8 @@ from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 
 bp = Blueprint("immersion", __name__)
-STAFF = roles("trainer", "admin")
-VIEWERS = roles("trainer", "admin", "auditor")
+STAFF = roles(PROGRAMME_STAFF)
+VIEWERS = roles(PROGRAMME_VIEWERS)
 
 
 def _utc(naive):
@@ -114,10 +116,8 @@ def new_cohort():
                 attendance_threshold_percent=form.attendance_threshold_percent.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"Cohort “{cohort.title}” created. Now add its sessions.", "success")
             return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
     return render_template("immersion/new_cohort.html", form=form), (
@@ -205,10 +205,8 @@ def add_session(cohort_id: int):
                 prework_modules=form.prework_modules.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Session added.", "success")
             return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
     return _render_cohort(cohort, 400, session_form=form)
@@ -220,7 +218,7 @@ def set_status(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = CohortStatusForm()
     if form.validate_on_submit():
-        commit_or_refuse(
+        perform(
             lambda: services.set_cohort_status(cohort, by=current_user, status=form.status.data),
             lambda _result: f"Cohort status: {cohort.status_label}.",
         )
@@ -343,9 +341,8 @@ def save_attendance(session_id: int):
         )
     errors = _save_rows(session, rows, "hand")
     if errors:
-        db.session.rollback()
+        refuse()
         return _render_attendance(session, 400, errors=errors, posted=request.form)
-    db.session.commit()
     flash(f"Attendance saved for “{session.title}”.", "success")
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
 
@@ -404,13 +401,12 @@ def confirm_zoom(session_id: int):
         )
     errors = _save_rows(session, rows, "zoom")
     if errors:
-        db.session.rollback()
+        refuse()
         return _render_attendance(
             session,
             400,
             errors={"zoom": "Nothing was saved: " + " ".join(sorted(set(errors.values())))},
         )
-    db.session.commit()
     flash(f"Attendance from the Zoom report saved for {len(rows)} people.", "success")
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
 
@@ -484,10 +480,8 @@ def book(org_id: int, cohort_id: int):
         try:
             booking = services.book(org, cohort, by=current_user, attendee_ids=form.attendees.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(
                 f"Booked on “{cohort.title}”: place confirmed."
                 if booking.status == "confirmed"
@@ -515,7 +509,7 @@ def change_attendees(org_id: int, booking_id: int):
     form = BookingForm(prefix=f"b{booking.id}")
     form.attendees.choices = _member_choices(org)
     if form.validate_on_submit():
-        commit_or_refuse(
+        perform(
             lambda: services.change_attendees(
                 booking, by=current_user, attendee_ids=form.attendees.data
             ),
@@ -533,7 +527,7 @@ def cancel_booking(org_id: int, booking_id: int):
     booking = _booking(org, booking_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        commit_or_refuse(
+        perform(
             lambda: services.cancel(booking, by=current_user),
             "Booking cancelled.",
         )
@@ -587,7 +581,7 @@ def set_recording(session_id: int):
     session = _session(session_id)
     form = RecordingForm()
     if form.validate_on_submit():
-        commit_or_refuse(
+        perform(
             lambda: services.set_recording(session, by=current_user, url=form.url.data),
             f"Recording link saved for “{session.title}”.",
         )
@@ -609,10 +603,8 @@ def add_resource(session_id: int):
                 upload=form.file.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Resource added to the library.", "success")
             return redirect(url_for("immersion.show_library", cohort_id=session.cohort_id))
     return _render_library(session.cohort, 400, {session.id: form})
@@ -688,10 +680,9 @@ def evaluate(cohort_id: int):
                 cohort, by=current_user, ratings=ratings, comments=form.comments.data
             )
         except ServiceError as exc:
-            db.session.rollback()
+            refuse()
             error, status = exc.message, 400
         else:
-            db.session.commit()
             flash(
                 "Thank you: your evaluation is saved. You can change it until "
                 f"{format_date(cohort.evaluation_closes_at)}.",

@@ -15,12 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.auth.roles import ADMIN, TRAINER
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
+from app.core.roles import ADMIN, TRAINER
 from app.extensions import db
 from app.immersion.ical import cohort_calendar
 from app.immersion.models import (

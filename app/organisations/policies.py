@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.core.policy import Policy
+from app.core.roles import STAFF, TRAINER
 from app.extensions import db
 from app.organisations import services
 from app.organisations.models import Organisation
@@ -64,13 +65,13 @@ def _exists(user, view_args) -> int | None:
 
 
 ORG_TRAINER = Policy(
-    "organisation:trainer", requires_login=True, roles=frozenset({"trainer"}), object_check=_exists
+    "organisation:trainer", requires_login=True, roles=frozenset({TRAINER}), object_check=_exists
 )
 # Superhub staff and auditors (e.g. the assessment tab; auditors only read).
 ORG_STAFF = Policy(
     "organisation:staff",
     requires_login=True,
-    roles=frozenset({"trainer", "lead_trainer", "auditor", "admin"}),
+    roles=STAFF,
     object_check=_exists,
 )
 
@@ -79,7 +80,7 @@ def _lead_or_staff(user, view_args) -> int | None:
     org = _load(view_args)
     if org is None or not services.can_view(user, org):
         return 404
-    if user.roles & services.STAFF_ROLES or services.is_hub_lead(user, org):
+    if user.roles & STAFF or services.is_hub_lead(user, org):
         return None
     return 403
 

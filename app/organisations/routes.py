@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
-from app.core.forms import attach_error, commit_or_refuse
+from app.core.forms import attach_error, perform
 from app.core.policy import PUBLIC, Policy, access, roles
 from app.core.programme import HUB_ROLES
+from app.core.roles import PROGRAMME_VIEWERS
 from app.extensions import db
 from app.organisations import journey, services
 from app.organisations.context import organisation_page
@@ -25,7 +27,7 @@ from app.organisations.models import NATIONS
 from app.organisations.policies import ORG_HUB_LEAD, ORG_TRAINER, ORG_VIEWER
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
-STAFF = roles("trainer", "auditor", "admin")
+SCREENING_READERS = roles(PROGRAMME_VIEWERS)
 
 
 def _org():
@@ -56,10 +58,8 @@ def new_organisation():
         try:
             org = services.create_organisation(current_user, _details(form))
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(
                 f"{org.name} is registered and you are its hub lead. Next: the application.",
                 "success",
@@ -78,10 +78,8 @@ def edit_organisation(org_id: int):
         try:
             services.update_organisation(org, by=current_user, details=_details(form))
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Organisation details saved.", "success")
             return redirect(url_for("organisations.show_organisation", org_id=org.id))
     status = 400 if form.is_submitted() else 200  # a refused change, like the other forms
@@ -137,10 +135,8 @@ def withdraw_organisation(org_id: int):
         try:
             services.withdraw(org, by=current_user, reason=form.reason.data)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+            refused(error)
         else:
-            db.session.commit()
             flash(f"{org.name} has been withdrawn from the programme.", "info")
         return redirect(url_for("organisations.show_organisation", org_id=org.id))
     return render_template(
@@ -192,16 +188,14 @@ def save_application(org_id: int):
     try:
         services.save_application(org, by=current_user, data=data)
     except ServiceError as error:
-        db.session.rollback()
         attach_error(form, error)
         return _render_application(org, form, 400)
     if not form.submit_application.data:
-        db.session.commit()
         flash("Draft saved. You can come back to it at any time.", "success")
         return redirect(url_for("organisations.show_application", org_id=org.id))
     missing = services.missing_fields(org.application)
     if missing:
-        db.session.commit()  # keep what was typed: the draft is saved either way
+        # Not a refusal: the boundary commits the draft, so what was typed is kept.
         for name, label in missing:
             getattr(form, name).errors = [f"{label} is needed before you submit."]
         form.form_errors.append(
@@ -211,10 +205,8 @@ def save_application(org_id: int):
     try:
         services.submit_application(org, by=current_user)
     except ServiceError as error:
-        db.session.rollback()
         attach_error(form, error)
         return _render_application(org, form, 400)
-    db.session.commit()
     flash(
         "Application submitted. The superhub's trainers have been told and will reply by email.",
         "success",
@@ -262,10 +254,8 @@ def invite_member(org_id: int):
                 org, by=current_user, email=form.email.data, roles=form.roles.data
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             if result.membership is not None:
                 flash(
                     f"{result.membership.user.name} is now on the team and has been told by email.",
@@ -299,9 +289,8 @@ def change_member_roles(org_id: int, membership_id: int):
                 roles=form.roles.data,
             )
         except ServiceError as error:
-            db.session.rollback()
+            refuse()
             return _render_team(org, status=400, role_errors={membership_id: error.message})
-        db.session.commit()
         flash(f"Roles for {membership.user.name} saved.", "success")
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
@@ -310,7 +299,7 @@ def change_member_roles(org_id: int, membership_id: int):
 @access(ORG_HUB_LEAD)
 def remove_member(org_id: int, membership_id: int):
     org = _org()
-    commit_or_refuse(
+    perform(
         lambda: _lookup_or_404(
             services.remove_member, org, by=current_user, membership_id=membership_id
         ),
@@ -323,7 +312,7 @@ def remove_member(org_id: int, membership_id: int):
 @access(ORG_HUB_LEAD)
 def resend_invitation(org_id: int, invitation_id: int):
     org = _org()
-    commit_or_refuse(
+    perform(
         lambda: _lookup_or_404(
             services.resend_invitation, org, by=current_user, invitation_id=invitation_id
         ),
@@ -336,7 +325,7 @@ def resend_invitation(org_id: int, invitation_id: int):
 @access(ORG_HUB_LEAD)
 def cancel_invitation(org_id: int, invitation_id: int):
     org = _org()
-    commit_or_refuse(
+    perform(
         lambda: _lookup_or_404(
             services.cancel_invitation, org, by=current_user, invitation_id=invitation_id
         ),
@@ -371,10 +360,8 @@ def accept_invitation(token: str):
     try:
         membership = services.accept_invitation(token, user=current_user)
     except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        refused(error)
         return redirect(url_for("organisations.show_invitation", token=token))
-    db.session.commit()
     flash(f"Welcome to {membership.organisation.name}'s hub team.", "success")
     return redirect(url_for("organisations.show_organisation", org_id=membership.organisation_id))
 
@@ -383,7 +370,7 @@ def accept_invitation(token: str):
 
 
 @bp.route("")
-@access(STAFF)
+@access(SCREENING_READERS)
 def list_organisations():
     q = request.args.get("q", "")[:200]
     stage = request.args.get("stage", "")
@@ -450,11 +437,10 @@ def decide_application(org_id: int):
     try:
         decide()
     except ServiceError as error:
-        db.session.rollback()
+        refuse()
         db.session.refresh(org)
         attach_error(form, error)
         return _render_screening(org, form, 400)
-    db.session.commit()
     flash(
         f"Decision recorded for {org.name}: {DECISIONS[form.decision.data].lower()}. "
         "The hub lead has been emailed.",

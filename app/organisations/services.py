@@ -21,13 +21,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import services as auth_services
 from app.auth.models import User, UserRole
-from app.auth.roles import ADMIN, AUDITOR, LEAD_TRAINER, TRAINER
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.pagination import Page, clamp_page
 from app.core.programme import HUB_ROLES, programme
+from app.core.roles import ADMIN, AUDITOR, LEAD_TRAINER, TRAINER
 from app.extensions import db
 from app.organisations import journey
 from app.organisations.models import (
@@ -358,7 +358,7 @@ def save_application(org: Organisation, *, by: User, data: dict) -> list[str]:
             changed.append("vc_licence")
     if "intro_session_date" in data:
         when: date | None = data["intro_session_date"]
-        if when is not None and when > utcnow().date():
+        if when is not None and when > clock.today():
             raise ServiceError(
                 "The introduction session date cannot be in the future.",
                 field="intro_session_date",

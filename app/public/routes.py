@@ -23,7 +23,7 @@ from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.pagination import clamp_page
 from app.core.policy import PUBLIC, Policy, access
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 
@@ -136,10 +136,8 @@ def send_interest(hub_id: int):
                 ),
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             return redirect(url_for("public.hub_listing", hub_id=hub_id, sent=1))
     return _render_listing(found, form, 400)
 
@@ -148,7 +146,7 @@ def send_interest(hub_id: int):
 @access(PUBLIC)
 def sitemap():
     urls = [
-        url_for("core.home", _external=True),
+        url_for("public.home", _external=True),
         url_for("public.about", _external=True),
         url_for("public.directory", _external=True),
         url_for("certificates.verify_form", _external=True),
@@ -212,10 +210,8 @@ def save_listing(org_id: int):
                 join_url=form.join_url.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(
                 "Listing saved. It is hidden from the directory."
                 if form.hidden.data
@@ -224,3 +220,36 @@ def save_listing(org_id: int):
             )
             return redirect(url_for("public.listing_settings", org_id=org.id))
     return _render_settings(org, form, 400)
+
+
+@bp.route("/")
+@access(PUBLIC)
+def home():
+    organisations = []
+    queue_size = 0
+    evaluations = []
+    if not current_user.is_authenticated:
+        from app.public import services as public_services
+
+        return render_template(
+            "public/about.html",
+            sections=current_app.extensions["public"],
+            impact=public_services.impact(),
+            full=False,
+        )
+    if current_user.is_authenticated:
+        from app.immersion.services import pending_evaluations
+
+        evaluations = pending_evaluations(current_user)
+        from app.organisations import services as organisation_services
+
+        organisations = organisation_services.organisations_of(current_user)
+        if current_user.has_role("trainer"):
+            queue_size = organisation_services.stage_counts()["submitted"]
+    return render_template(
+        "public/home.html",
+        user=current_user,
+        organisations=organisations,
+        queue_size=queue_size,
+        evaluations=evaluations,
+    )

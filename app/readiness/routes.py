@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.core.boundary import refused
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, attach_error
 from app.core.policy import Policy, access, roles
@@ -105,10 +106,8 @@ def upload_agreement(org_id: int, kind: str):
                 based_on=_int_or_none(form.based_on.data),
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"{AGREEMENT_KINDS[kind]} uploaded. A trainer will verify it.", "success")
             return redirect(url_for("readiness.show_readiness", org_id=org.id) + "#agreements")
     return _render_panel(org, 400, agreement_forms={kind: form})
@@ -134,10 +133,8 @@ def review_agreement(org_id: int, kind: str):
         except LookupError:
             abort(404)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"{agreement.kind_label}: {agreement.status_label.lower()}.", "success")
             return redirect(url_for("readiness.show_readiness", org_id=org.id) + "#agreements")
     return _render_panel(org, 400, review_forms={kind: form})
@@ -199,10 +196,8 @@ def submit_answer(org_id: int, item_key: str):
                 given=given,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"“{item.title}” submitted for review.", "success")
             return redirect(url_for("readiness.show_item", org_id=org.id, item_key=item.key))
     return _render_item(org, item, 400, answer_form=form)
@@ -225,10 +220,8 @@ def review_item(org_id: int, item_key: str):
                 comment=form.comment.data,
             )
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(f"“{item.title}”: {answer.status_label.lower()}.", "success")
             return redirect(url_for("readiness.show_item", org_id=org.id, item_key=item.key))
     return _render_item(org, item, 400, review_form=form)
@@ -246,10 +239,8 @@ def add_comment(org_id: int, item_key: str):
         try:
             services.add_comment(org, by=current_user, item_key=item.key, body=form.body.data)
         except ServiceError as error:
-            db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash("Comment posted.", "success")
             return redirect(
                 url_for("readiness.show_item", org_id=org.id, item_key=item.key) + "#thread"
@@ -266,10 +257,8 @@ def submit_for_review(org_id: int):
         try:
             services.submit_for_review(org, by=current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+            refused(error)
             return _render_panel(org, 400)
-        db.session.commit()
         flash(
             f"{org.name} is submitted for readiness review. The trainers have been told.", "success"
         )
@@ -289,7 +278,6 @@ def download_evidence(file_id: int):
             organisation_id=evidence.organisation_id,
             details={"file": evidence.original_name, "sha256": evidence.sha256},
         )
-        db.session.commit()
     try:
         return send_stored(
             evidence.storage_key,

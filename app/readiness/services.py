@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User, UserRole
-from app.auth.roles import TRAINER
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES
+from app.core.roles import TRAINER
 from app.core.storage import store_upload
 from app.extensions import db
 from app.organisations import journey
@@ -167,7 +167,7 @@ def upload_agreement(
         raise ServiceError("Enter the signatory's role.", field="signatory_role")
     if signed_on is None:
         raise ServiceError("Enter the date it was signed.", field="signed_on")
-    if signed_on > utcnow().date():
+    if signed_on > clock.today():
         raise ServiceError("The date signed cannot be in the future.", field="signed_on")
     _lock(org)
     current = current_agreements(org)[kind]
@@ -346,7 +346,7 @@ def submit_answer(
     elif item.kind == "date":
         if given.date_value is None:
             raise ServiceError("Enter the date.", field="date_value")
-        if item.past_only and given.date_value > utcnow().date():
+        if item.past_only and given.date_value > clock.today():
             raise ServiceError("This date cannot be in the future.", field="date_value")
         answer.date_value = given.date_value
         answer.text_value = (given.text or "").strip()[:2000]

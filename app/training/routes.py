@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.core.boundary import refuse
 from app.core.csv import csv_response
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.policy import AUTHENTICATED, Policy, access, roles
-from app.extensions import db
+from app.core.roles import PROGRAMME_VIEWERS
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_LEAD_OR_STAFF
@@ -41,7 +42,7 @@ def _learner(user, view_args) -> int | None:
 
 TRAINEE = Policy("training:trainee", requires_login=True, object_check=_trainee)
 LEARNER = Policy("training:learner", requires_login=True, object_check=_learner)
-PROGRAMME_VIEWERS = roles("trainer", "auditor", "admin")
+PROGRAMME_READERS = roles(PROGRAMME_VIEWERS)
 
 
 def _progress():
@@ -100,7 +101,6 @@ def mark_lesson_read(slug: str, lesson: str):
     if not form.validate_on_submit():
         abort(400)
     completed = services.mark_read(current_user, module, lesson)
-    db.session.commit()
     if completed:
         flash(f"Module complete: {module.title}.", "success")
         return redirect(url_for("training.show_module", slug=module.slug))
@@ -139,7 +139,7 @@ def submit_check(slug: str):
         answers = services.parse_answers(module, posted)
         result = services.submit_check(current_user, module, answers)
     except ServiceError as error:
-        db.session.rollback()
+        refuse()
         chosen = {k[2:]: set(v) for k, v in posted.items() if k.startswith("q-")}
         return render_template(
             "training/check.html",
@@ -150,7 +150,6 @@ def submit_check(slug: str):
             error=error.message,
             wait=None,
         ), 400
-    db.session.commit()
     return render_template(
         "training/check_result.html", module=module, result=result, progress=_progress()
     )
@@ -174,7 +173,7 @@ def team_progress(org_id: int):
 
 
 @bp.route("/training/overview")
-@access(PROGRAMME_VIEWERS)
+@access(PROGRAMME_READERS)
 def programme_overview():
     rows, per_module, per_org = services.programme_overview()
     return render_template(
@@ -187,7 +186,7 @@ def programme_overview():
 
 
 @bp.route("/training/overview.csv")
-@access(PROGRAMME_VIEWERS)
+@access(PROGRAMME_READERS)
 def export_progress():
     rows, _per_module, _per_org = services.programme_overview()
 

@@ -29,11 +29,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.auth.roles import ADMIN, AUDITOR, TRAINER
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.programme import programme
+from app.core.roles import ADMIN, AUDITOR, TRAINER
 from app.extensions import db
 from app.organisations.models import Membership, Organisation, TeamRole
 from app.training.content import Curriculum, Module, Question

@@ -1,0 +1,84 @@
+"""The audit actions of Immersion cohorts, bookings, attendance and the library, in plain words."""
+
+from __future__ import annotations
+
+from app.core import audit
+from app.immersion.models import ATTENDANCE_STATUSES
+
+COHORTS = {
+    "immersion.cohort_created": "created an Immersion cohort",
+    "immersion.session_added": "added a session to an Immersion cohort",
+    "immersion.cohort_status": "changed an Immersion cohort's status",
+}
+BOOKINGS = {
+    "immersion.booked": "booked places in an Immersion cohort",
+    "immersion.attendees_changed": "changed who attends an Immersion booking",
+    "immersion.cancelled": "cancelled an Immersion booking",
+    "immersion.promoted": "moved an Immersion booking from the waiting list to a place",
+}
+ATTENDANCE = {
+    "immersion.attendance_recorded": "recorded Immersion attendance",
+    "immersion.attendance_changed": "corrected Immersion attendance",
+}
+LIBRARY = {
+    "immersion.recording_set": "linked a session recording",
+    "immersion.resource_added": "added a resource to a cohort's library",
+    "immersion.evaluated": "answered a cohort's evaluation",
+}
+
+
+def _attendance_words(value) -> str:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        status, minutes = value
+        label = ATTENDANCE_STATUSES.get(status, status)
+        return f"{label.lower()}, {minutes} min" if minutes is not None else label.lower()
+    return str(value)
+
+
+def _cohort(details: dict) -> list[str]:
+    words = []
+    title = details.pop("title", "")
+    if title:
+        words.append(title)
+    if "from" in details and "to" in details:
+        words.append(f"{details.pop('from')} → {details.pop('to')}")
+    return words
+
+
+def _booking(details: dict) -> list[str]:
+    status = details.pop("status", "")
+    attendees = details.pop("attendees", None)
+    words = [status.replace("_", " ")] if status else []
+    if attendees is not None:
+        words.append(f"{len(attendees)} attendee{'s' if len(attendees) != 1 else ''}")
+    if "after" in details:
+        details.pop("before", None)
+        after = details.pop("after") or []
+        words.append(f"now {len(after)} attendee{'s' if len(after) != 1 else ''}")
+    return words
+
+
+def _attendance(details: dict) -> list[str]:
+    words = []
+    status = details.pop("status", "")
+    if status:
+        minutes = details.pop("minutes", None)
+        words.append(_attendance_words([status, minutes]))
+    if "from" in details and "to" in details:
+        words.append(
+            f"{_attendance_words(details.pop('from'))} → {_attendance_words(details.pop('to'))}"
+        )
+    source = details.pop("source", "")
+    if source:
+        words.append(f"from {source.replace('_', ' ')}")
+    return words
+
+
+def _library(details: dict) -> list[str]:
+    return [details.pop("title", "")]
+
+
+audit.register_actions(COHORTS, _cohort)
+audit.register_actions(BOOKINGS, _booking)
+audit.register_actions(ATTENDANCE, _attendance)
+audit.register_actions(LIBRARY, _library)
