@@ -176,6 +176,26 @@ def record(session, trainer, user, status="present", minutes=None, reason=""):
     return result
 
 
+def attend_immersion(org, lead, trainer, attendees) -> ImmersionCohort:
+    """Real attendance, through the services: a cohort whose two sessions have taken place,
+    booked by `lead` for `attendees`, each recorded present for the whole of both."""
+    from flask import current_app
+
+    cohort = make_cohort(
+        trainer,
+        title=f"Immersion for {org.name}",
+        sessions=2,
+        first=utcnow() - timedelta(days=15),
+    )
+    with current_app.test_request_context():
+        services.book(org, cohort, by=lead, attendee_ids=[u.id for u in attendees])
+        db.session.commit()
+    for session in sessions_of(cohort):
+        for user in attendees:
+            record(session, trainer, user)
+    return cohort
+
+
 def reload_cohort(cohort_id: int) -> ImmersionCohort:
     db.session.expire_all()
     return db.session.get(ImmersionCohort, cohort_id)

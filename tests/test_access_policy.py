@@ -755,6 +755,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
     assert uncovered == set(), f"add these endpoints to MATRIX: {sorted(uncovered)}"
 
 
+@pytest.mark.own_app
 def test_undeclared_endpoint_is_refused(app, client):
     @app.route("/no-policy-here")
     def no_policy():  # pragma: no cover - must never run

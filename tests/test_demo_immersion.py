@@ -236,3 +236,20 @@ def test_demo_immersion_pages_open(app):
     mine = page_text(trainee.get("/immersion/mine"))
     assert "Please evaluate ECHO Immersion cohort 14" in mine
     assert "ECHO Immersion cohort 15" in mine
+
+
+def test_without_the_readiness_seed_the_agreements_go_through_the_readiness_services(app):
+    from app.core.mail import mail_kept_in_memory
+    from app.demo import services as demo
+    from tests.helpers import events
+
+    with mail_kept_in_memory():
+        for seeder in demo.SEEDERS[: demo.SEEDERS.index(demo.seed_readiness)]:
+            seeder(lambda _msg: None)
+    messages: list[str] = []
+    seed_immersion(messages.append)
+    db.session.commit()
+    assert any(m.startswith("verified Glen Affric Hospice's") for m in messages)
+    uploaded, accepted = events("agreement.uploaded"), events("agreement.accepted")
+    assert len(uploaded) == 2 and len(accepted) == 2
+    assert {e.actor_label for e in accepted} == {f"trainer@{DEMO_DOMAIN}"}

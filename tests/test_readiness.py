@@ -16,6 +16,7 @@ from app.extensions import db
 from app.readiness import services
 from app.readiness.models import Agreement, ChecklistAnswer, ChecklistComment, EvidenceFile
 from tests.helpers import events
+from tests.immersion_factories import attend_immersion
 from tests.organisation_factories import (
     clear_outbox,
     organisation_factory,
@@ -987,16 +988,6 @@ def make_ready(org, lead, trainer, members):
     accept_checklist(org, lead, trainer)
 
 
-@pytest.fixture
-def immersion_met(monkeypatch):
-    def met(org):
-        return services.Requirement(
-            "immersion", "Immersion attendance", True, "Every required role attended.", [], 4, 4
-        )
-
-    monkeypatch.setattr(services, "immersion_requirement", met)
-
-
 def test_submitting_too_early_lists_what_is_missing(org, lead, root):
     before = readiness_snapshot(root)
     with pytest.raises(ServiceError) as refused:
@@ -1034,9 +1025,10 @@ def test_everything_but_immersion_is_still_refused(
 
 
 def test_when_everything_is_met_the_lead_submits_and_trainers_are_told(
-    org, lead, trainer, coordinator, specialist, it_person, make_user, immersion_met
+    org, lead, trainer, coordinator, specialist, it_person, make_user
 ):
     make_ready(org, lead, trainer, (coordinator, specialist, it_person))
+    attend_immersion(org, lead, trainer, (lead, coordinator, specialist, it_person))
     second_trainer = make_user(roles=("trainer",))
     retired = make_user(roles=("trainer",), active=False)
     assert all(r.met for r in services.requirements(org))

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.readiness import services
 from app.readiness.models import Agreement, ChecklistAnswer, EvidenceFile
 from tests.helpers import events, field_errors, login
+from tests.immersion_factories import attend_immersion
 from tests.organisation_factories import (
     clear_outbox,
     organisation_factory,
@@ -1170,16 +1171,11 @@ def test_with_everything_but_immersion_only_immersion_is_missing(
 
 
 def test_when_everything_is_met_the_lead_submits(
-    app, org, lead, trainer, coordinator, specialist, lead_client, monkeypatch
+    app, org, lead, trainer, coordinator, specialist, lead_client
 ):
-    monkeypatch.setattr(
-        services,
-        "immersion_requirement",
-        lambda org: services.Requirement(
-            "immersion", "Immersion attendance", True, "Every required role attended.", [], 4, 4
-        ),
-    )
     make_ready(app, org, lead, trainer, (coordinator, specialist))
+    with services_context(app):
+        attend_immersion(org, lead, trainer, (lead, coordinator, specialist))
     page = lead_client.get(panel_url(org))
     assert "5 of 5 requirements met." in text(page)
     assert "Every requirement is met." in text(page)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin.forms import (
@@ -12,24 +12,16 @@ from app.admin.forms import (
     RolesForm,
     UserFilterForm,
 )
+from app.admin.policies import ACCOUNT_ADMIN, ADMIN_ONLY
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
-from app.core.policy import access, roles
-from app.extensions import db
+from app.core.policy import access
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-ADMIN_ONLY = roles("admin")
-
-
-def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 @bp.route("/users")
@@ -64,15 +56,15 @@ def _render_user(user: User, **forms):
 
 
 @bp.route("/users/<int:user_id>")
-@access(ADMIN_ONLY)
+@access(ACCOUNT_ADMIN)
 def show_user(user_id: int):
-    return _render_user(_user_or_404(user_id))
+    return _render_user(g.account)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
-@access(ADMIN_ONLY)
+@access(ACCOUNT_ADMIN)
 def update_roles(user_id: int):
-    user = _user_or_404(user_id)
+    user = g.account
     form = RolesForm()
     if form.validate_on_submit():
         try:
@@ -86,9 +78,9 @@ def update_roles(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
-@access(ADMIN_ONLY)
+@access(ACCOUNT_ADMIN)
 def deactivate_user(user_id: int):
-    user = _user_or_404(user_id)
+    user = g.account
     form = DeactivateForm()
     if form.validate_on_submit():
         try:
@@ -106,9 +98,9 @@ def deactivate_user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
-@access(ADMIN_ONLY)
+@access(ACCOUNT_ADMIN)
 def reactivate_user(user_id: int):
-    user = _user_or_404(user_id)
+    user = g.account
     form = ReactivateForm()
     if form.validate_on_submit():
         try:
@@ -121,9 +113,9 @@ def reactivate_user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/reset-two-step", methods=["POST"])
-@access(ADMIN_ONLY)
+@access(ACCOUNT_ADMIN)
 def reset_mfa(user_id: int):
-    user = _user_or_404(user_id)
+    user = g.account
     form = ResetMfaForm()
     if form.validate_on_submit():
         try:

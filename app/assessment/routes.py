@@ -8,8 +8,7 @@ from flask_login import current_user
 from app.core.boundary import refuse
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
-from app.core.policy import Policy, access, roles
-from app.core.roles import STAFF, TRAINER
+from app.core.policy import access, roles
 from app.extensions import db
 from app.organisations.context import organisation_page
 from app.organisations.models import Organisation
@@ -18,31 +17,10 @@ from app.readiness import services as readiness
 
 from . import services
 from .forms import DecisionForm, assessment_form
-from .models import SCORE_LABELS, Assessment
+from .models import SCORE_LABELS
+from .policies import ASSESSMENT_STAFF, ASSESSMENT_TRAINER
 
 bp = Blueprint("assessment", __name__)
-
-
-def _assessment_exists(user, view_args) -> int | None:
-    assessment = db.session.get(Assessment, view_args.get("assessment_id") or 0)
-    if assessment is None:
-        return 404
-    g.assessment = assessment
-    return None
-
-
-ASSESSMENT_STAFF = Policy(
-    "assessment:staff",
-    requires_login=True,
-    roles=STAFF,
-    object_check=_assessment_exists,
-)
-ASSESSMENT_TRAINER = Policy(
-    "assessment:trainer",
-    requires_login=True,
-    roles=frozenset({TRAINER}),
-    object_check=_assessment_exists,
-)
 
 
 def _render_org(org, form=None, status=200):

@@ -22,14 +22,14 @@ from app.core.csv import csv_response
 from app.core.filters import format_datetime
 from app.core.pagination import clamp_page
 from app.core.policy import access, roles
-from app.core.roles import AUDIT_READERS, STAFF
+from app.core.roles import STAFF
 
 from . import dossier as dossiers
 from . import services
 from .forms import EventFilterForm, RegisterFilterForm
+from .policies import AUDIT_CONSOLE
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-AUDIT_CONSOLE = roles(AUDIT_READERS)
 
 
 def _record(action: str, **details) -> None:

@@ -19,6 +19,11 @@ class ServiceError(Exception):
         self.field = field
 
 
+class NotFound(LookupError):
+    """A service was asked for an object that does not exist, or is not the caller's to
+    know about: the portal answers 404 (one handler below), having rolled back."""
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
 
@@ -55,6 +60,7 @@ def register_errorhandlers(app) -> None:
             "ask the superhub administrator for access.",
         )
 
+    @app.errorhandler(NotFound)
     @app.errorhandler(404)
     def not_found(error):
         return _page(404, "Page not found", "We could not find that page. Check the address.")

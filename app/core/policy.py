@@ -63,6 +63,43 @@ def roles(*names: str | frozenset[str]) -> Policy:
     return Policy("roles:" + ",".join(sorted(flat)), requires_login=True, roles=frozenset(flat))
 
 
+def object_policy(
+    name: str,
+    *,
+    arg: str,
+    load: Callable[[int], object | None],
+    store: str,
+    check: Callable[[object, object], int | None] | None = None,
+    roles: frozenset[str] = frozenset(),
+    within: Policy | None = None,
+    requires_login: bool = True,
+) -> Policy:
+    """A policy on the object named by the URL argument `arg`, the one way objects in URLs
+    are loaded and checked.
+
+    `within` (say, the organisation's policy) is checked first; then `load(value)` fetches
+    the object, kept in `g.<store>` for the view; not found is 404. `check(user, obj)` may
+    refuse with 404 (not yours: its existence is not confirmed) or 403 (yours to see, not
+    to do this). `roles` are required as for `roles()`.
+    """
+
+    def object_check(user, view_args) -> int | None:
+        if within is not None and within.object_check is not None:
+            refusal = within.object_check(user, view_args)
+            if refusal is not None:
+                return refusal
+        value = view_args.get(arg)
+        obj = load(value) if value is not None else None
+        setattr(g, store, obj)
+        if obj is None:
+            return 404
+        return check(user, obj) if check is not None else None
+
+    required = frozenset(roles) | (within.roles if within is not None else frozenset())
+    login = requires_login or (within is not None and within.requires_login)
+    return Policy(name, requires_login=login, roles=required, object_check=object_check)
+
+
 def access(policy: Policy) -> Callable:
     """Declare the access policy of a view function."""
 

@@ -41,7 +41,7 @@ class DemoHub:
 
 
 def _hubs() -> list[DemoHub]:
-    from app.demo.services import LEAD
+    from app.demo.people import LEAD
 
     return [
         DemoHub(
@@ -169,7 +169,7 @@ def _hubs() -> list[DemoHub]:
 
 def hub_people_emails() -> list[str]:
     """The demo accounts this seeder creates for the hubs' teams."""
-    from app.demo.services import demo_email
+    from app.demo.people import demo_email
 
     return [demo_email(name) for hub in _hubs() for name, _title, _roles in hub.people]
 
@@ -180,7 +180,7 @@ def hub_names() -> list[str]:
 
 def hub_summaries() -> list[tuple[str, str, str]]:
     """(name prefix, what its certificate shows, hub lead's email) for the seed command."""
-    from app.demo.services import demo_email
+    from app.demo.people import demo_email
 
     shows = {
         "launched": "launched; valid certificate; a trainee certificate",
@@ -196,8 +196,8 @@ def hub_summaries() -> list[tuple[str, str, str]]:
     ]
 
 
-def _person(name: str, job_title: str):
-    from app.demo.services import DEMO_PASSWORD, demo_email
+def person(name: str, job_title: str):
+    from app.demo.people import DEMO_PASSWORD, demo_email
 
     email = demo_email(name)
     user = auth_services.get_user_by_email(email)
@@ -288,8 +288,8 @@ def _publish(org: Organisation, lead, **listing) -> None:
 
 def seed_certificates(log: Callable[[str], None]) -> None:
     """Four approved hubs, their certificates in every state, and one trainee certificate."""
-    from app.demo.services import DEMO_DOMAIN, TRAINER_1, TRAINER_2
-    from app.demo.services import _person as account
+    from app.demo.people import DEMO_DOMAIN, TRAINER_1, TRAINER_2
+    from app.demo.people import person as account
 
     existing = list(db.session.scalars(select(Organisation.name)))
     author, approver = account(TRAINER_1), account(TRAINER_2)
@@ -298,7 +298,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
         for hub in _hubs():
             if any(name.startswith(hub.details.name) for name in existing):
                 continue  # seeded before (a re-issued hub has a longer name now)
-            people = [(_person(n, t), roles) for n, t, roles in hub.people]
+            people = [(person(n, t), roles) for n, t, roles in hub.people]
             lead = account(hub.lead_email) if hub.lead_email else people[0][0]
             org = org_services.create_organisation(lead, hub.details)
             for user, roles in people:

@@ -28,6 +28,7 @@ from app.core import clock
 from app.core.db import utcnow
 from app.core.programme import programme
 from app.demo.files import one_page_pdf
+from app.demo.people import DEMO_DOMAIN, demo_email, person
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.models import ImmersionCohort, ImmersionSession
@@ -77,16 +78,15 @@ def _pdf(text: str) -> bytes:
 
 def _ensure_agreements_verified(org: Organisation, lead: User, trainer: User, log) -> None:
     """Booking needs both agreements verified. The readiness seeder verifies Glen Affric's;
-    if it has not (say, readiness data was removed), file and verify them here directly,
-    with a real stored PDF so every evidence file exists on disk."""
+    if it has not (say, readiness data was removed), the lead uploads them and a trainer
+    verifies them here, through the readiness services like every other demo change."""
     from werkzeug.datastructures import FileStorage
 
-    from app.core.storage import store_upload
-    from app.readiness.models import AGREEMENT_KINDS, Agreement, EvidenceFile
-    from app.readiness.services import current_agreements
+    from app.readiness import services as readiness
+    from app.readiness.models import AGREEMENT_KINDS
 
     for kind, label in AGREEMENT_KINDS.items():
-        current = current_agreements(org)[kind]
+        current = readiness.current_agreements(org)[kind]
         if current is not None and current.status == "accepted":
             continue
         upload = FileStorage(
@@ -94,35 +94,17 @@ def _ensure_agreements_verified(org: Organisation, lead: User, trainer: User, lo
             filename=f"{kind.replace('_', '-')}-signed.pdf",
             content_type="application/pdf",
         )
-        stored = store_upload(upload, area=f"org-{org.id}")
-        evidence = EvidenceFile(
-            organisation_id=org.id,
-            storage_key=stored.key,
-            original_name=stored.original_name,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            uploaded_by_id=lead.id,
+        agreement = readiness.upload_agreement(
+            org,
+            by=lead,
+            kind=kind,
+            upload=upload,
+            signatory_name="Alasdair Mackay",
+            signatory_role="Chief Executive",
+            signed_on=clock.today() - timedelta(days=60),
+            based_on=current.id if current is not None else None,
         )
-        db.session.add(evidence)
-        db.session.flush()
-        if current is not None:
-            current.status = "superseded"
-        db.session.add(
-            Agreement(
-                organisation_id=org.id,
-                kind=kind,
-                file_id=evidence.id,
-                signatory_name="Alasdair Mackay",
-                signatory_role="Chief Executive",
-                signed_on=clock.today() - timedelta(days=60),
-                status="accepted",
-                submitted_by_id=lead.id,
-                reviewed_by_id=trainer.id,
-                reviewed_at=utcnow(),
-            )
-        )
-        db.session.flush()
+        readiness.review_agreement(org, by=trainer, agreement_id=agreement.id, decision="accept")
         log(f"verified {org.name}'s {label} for the Immersion demo")
 
 
@@ -230,28 +212,22 @@ def _import_zoom(session: ImmersionSession, trainer: User, report: bytes) -> int
     parsed = zoom.parse_report(report)
     people = [a.user for a in services.booked_attendees(session.cohort)]
     proposal = zoom.propose(parsed, people, ignore_emails=[trainer.email])
-    minimum = session.minimum_minutes(session.cohort.session_minimum_percent)
-    saved = 0
-    for user, person in (*proposal.matched, *proposal.suggested):
-        minutes = person.minutes
-        services.record_attendance(
-            session,
-            by=trainer,
-            user_id=user.id,
-            status="present" if minutes >= minimum else ("partial" if minutes else "absent"),
-            minutes=minutes,
-            reason="Imported from the Zoom participants report",
-            source="zoom",
+    rows = [
+        services.AttendanceRow(
+            user.id,
+            services.status_for_minutes(session, participant.minutes),
+            participant.minutes,
+            "Imported from the Zoom participants report",
         )
-        saved += 1
-    return saved
+        for user, participant in (*proposal.matched, *proposal.suggested)
+    ]
+    services.record_session_attendance(session, by=trainer, rows=rows, source="zoom")
+    return len(rows)
 
 
 def _mark(session, trainer, marks: dict[User, tuple[str, int | None]]) -> None:
-    for user, (status, minutes) in marks.items():
-        services.record_attendance(
-            session, by=trainer, user_id=user.id, status=status, minutes=minutes
-        )
+    rows = [services.AttendanceRow(u.id, status, minutes) for u, (status, minutes) in marks.items()]
+    services.record_session_attendance(session, by=trainer, rows=rows, source="hand")
 
 
 def _backdate_records(session: ImmersionSession) -> None:
@@ -288,18 +264,15 @@ def seed_immersion(log: Callable[[str], None]) -> None:
     """Three cohorts with Glen Affric Hospice's team; nothing if any cohort exists."""
     from app.core.mail import mail_kept_in_memory
 
-    # Imported here: app.demo.services imports this module to list it in SEEDERS.
-    from app.demo.services import DEMO_DOMAIN, _person, demo_email
-
     if db.session.scalar(select(ImmersionCohort.id).limit(1)) is not None:
         return
     org = db.session.scalar(select(Organisation).where(Organisation.name == ORGANISATION))
     if org is None or org.stage != "in_training":
         log(f"Immersion demo skipped: {ORGANISATION} is not in training")
         return
-    trainer = _person(f"trainer@{DEMO_DOMAIN}")
-    p = {key: _person(demo_email(name)) for key, name in TEAM.items()}
-    p["jo"] = _person(f"trainee@{DEMO_DOMAIN}")
+    trainer = person(f"trainer@{DEMO_DOMAIN}")
+    p = {key: person(demo_email(name)) for key, name in TEAM.items()}
+    p["jo"] = person(f"trainee@{DEMO_DOMAIN}")
     today = clock.today()
     settings = programme()
     rules = {
@@ -474,5 +447,7 @@ def seed_immersion(log: Callable[[str], None]) -> None:
         db.session.flush()
         log(f"created Immersion cohort {upcoming.title} (open for booking)")
 
-        requirement = services.immersion_requirement(org)
+        from app.readiness.services import immersion_requirement
+
+        requirement = immersion_requirement(org)
         log(f"{org.name}: Immersion attendance {'met' if requirement.met else 'not met'}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,71 +15,27 @@ from sqlalchemy import select
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import clock
-from app.core.roles import ADMIN, APPLICANT, AUDITOR, LEAD_TRAINER, TRAINER
+from app.demo.certificates import seed_certificates
+from app.demo.immersion import seed_immersion
+from app.demo.people import (  # noqa: F401 (re-exported: the CLI and tests name the demo's people)
+    DEMO_ACCOUNTS,
+    DEMO_DOMAIN,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    LEAD,
+    TRAINEE,
+    TRAINER_1,
+    TRAINER_2,
+    DemoAccount,
+    DemoPerson,
+    demo_email,
+    person,
+)
 from app.extensions import db
 from app.organisations import journey
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
 from app.organisations.services import OrganisationDetails
-
-# Published in the README on purpose: demo accounts exist only in demo databases.
-DEMO_PASSWORD = "hospice-echo-demo-2026"  # noqa: S105
-DEMO_DOMAIN = "demo.echo-hub.org.uk"
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    email: str
-    name: str
-    job_title: str
-    roles: frozenset[str]
-    purpose: str
-
-
-DEMO_ACCOUNTS = [
-    DemoAccount(
-        f"admin@{DEMO_DOMAIN}",
-        "Alex Morgan",
-        "Programme administrator",
-        frozenset({ADMIN}),
-        "manages users, roles and programme settings",
-    ),
-    DemoAccount(
-        f"trainer@{DEMO_DOMAIN}",
-        "Priya Shah",
-        "ECHO trainer",
-        frozenset({TRAINER}),
-        "screens applications and assesses readiness",
-    ),
-    DemoAccount(
-        f"trainer2@{DEMO_DOMAIN}",
-        "Tom Evans",
-        "Senior ECHO trainer",
-        frozenset({TRAINER, LEAD_TRAINER}),
-        "second trainer for four-eyes approvals; lead trainer (revokes, renews)",
-    ),
-    DemoAccount(
-        f"auditor@{DEMO_DOMAIN}",
-        "Grace Okafor",
-        "Governance auditor",
-        frozenset({AUDITOR}),
-        "read-only: certificates, evidence, audit log",
-    ),
-    DemoAccount(
-        f"lead@{DEMO_DOMAIN}",
-        "Sam Taylor",
-        "Director of Education, Willow Hospice",
-        frozenset({APPLICANT}),
-        "hub lead of an applicant organisation",
-    ),
-    DemoAccount(
-        f"trainee@{DEMO_DOMAIN}",
-        "Jo Williams",
-        "Clinical nurse specialist",
-        frozenset({APPLICANT}),
-        "team member completing training",
-    ),
-]
 
 
 def seed_accounts(log: Callable[[str], None]) -> None:
@@ -104,64 +59,6 @@ def seed_accounts(log: Callable[[str], None]) -> None:
 # the real services (so stage changes, history, audit events and emails are all genuine).
 # Phone numbers are from Ofcom's ranges reserved for drama; websites use the reserved
 # `.example` domain.
-
-LEAD = f"lead@{DEMO_DOMAIN}"
-TRAINEE = f"trainee@{DEMO_DOMAIN}"
-TRAINER_1 = f"trainer@{DEMO_DOMAIN}"
-TRAINER_2 = f"trainer2@{DEMO_DOMAIN}"
-
-
-def demo_email(name: str) -> str:
-    """'Dr Niamh O'Neill' -> 'niamh.oneill@demo.echo-hub.org.uk'."""
-    words = [w for w in name.split() if w not in {"Dr", "Prof"}]
-    local = ".".join(re.sub(r"[^a-z]", "", w.lower()) for w in words)
-    return f"{local}@{DEMO_DOMAIN}"
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    name: str
-    job_title: str
-
-    @property
-    def email(self) -> str:
-        return demo_email(self.name)
-
-
-DEMO_PEOPLE = [
-    # St Aidan's Hospice Care, Newcastle upon Tyne
-    DemoPerson("Fiona Robson", "Head of Education, St Aidan's Hospice Care"),
-    DemoPerson("Liam Charlton", "Education Administrator"),
-    DemoPerson("Aisha Khan", "Practice Development Nurse"),
-    DemoPerson("Dr Gareth Milburn", "Consultant in Palliative Medicine"),
-    # Glen Affric Hospice, Inverness
-    DemoPerson("Dr Morag MacLeod", "Medical Director, Glen Affric Hospice"),
-    DemoPerson("Iain Fraser", "Education and Training Coordinator"),
-    DemoPerson("Catriona Munro", "Clinical Nurse Educator"),
-    DemoPerson("Dr Ewan Grant", "Consultant in Palliative Medicine"),
-    DemoPerson("Hamish Ross", "Digital Services Officer"),
-    DemoPerson("Dr Eilidh Campbell", "Research and Evaluation Fellow"),
-    # Cwm Taf Palliative Care Network, Pontypridd
-    DemoPerson("Rhian Davies", "Macmillan Lead Nurse, Cwm Taf Palliative Care Network"),
-    DemoPerson("Owain Jenkins", "Network Coordinator"),
-    DemoPerson("Sian Morgan", "Community Palliative Care Nurse Specialist"),
-    # Lough Erne Care Homes, Enniskillen
-    DemoPerson("Ciara Maguire", "Director of Care, Lough Erne Care Homes"),
-    DemoPerson("Declan McCaffrey", "Training Coordinator"),
-    DemoPerson("Roisin Kelly", "Registered Manager, Belleek Road care home"),
-    DemoPerson("Dr Niamh O'Neill", "GP with a special interest in palliative care"),
-    # Riverside Care Homes Group, Nottingham
-    DemoPerson("Mark Whitworth", "Operations Director, Riverside Care Homes Group"),
-    DemoPerson("Janet Booth", "Learning and Development Lead"),
-    # Mourne Coast Hospice, Newcastle, County Down
-    DemoPerson("Dr Aoife Murphy", "Medical Director, Mourne Coast Hospice"),
-    DemoPerson("Conor Doyle", "Education Coordinator"),
-    DemoPerson("Bronagh Quinn", "Lead Nurse for Community Services"),
-    DemoPerson("Dr Padraig Byrne", "Consultant in Palliative Medicine"),
-    # Harbourside Hospice, Plymouth
-    DemoPerson("Helen Pascoe", "Director of Care, Harbourside Hospice"),
-    DemoPerson("Ben Trelawny", "Education Coordinator"),
-]
 
 
 @dataclass(frozen=True)
@@ -502,15 +399,8 @@ DEMO_ORGANISATIONS = [
 ]
 
 
-def _person(email: str) -> User:
-    user = auth_services.get_user_by_email(email)
-    if user is None:
-        raise LookupError(f"demo account {email} is missing")
-    return user
-
-
 def _run_step(org: Organisation, step: Step, lead: User) -> None:
-    by = _person(step.by) if step.by else lead
+    by = person(step.by) if step.by else lead
     if step.action == "submit":
         org_services.submit_application(org, by=by)
     elif step.action == "revise":
@@ -529,23 +419,23 @@ def _run_step(org: Organisation, step: Step, lead: User) -> None:
 
 def seed_organisations(log: Callable[[str], None]) -> None:
     """Demo organisations in every stage so far; one that already exists (by name) is skipped."""
-    for person in DEMO_PEOPLE:
-        if auth_services.get_user_by_email(person.email) is None:
+    for someone in DEMO_PEOPLE:
+        if auth_services.get_user_by_email(someone.email) is None:
             auth_services.create_user(
-                email=person.email,
-                name=person.name,
-                job_title=person.job_title,
+                email=someone.email,
+                name=someone.name,
+                job_title=someone.job_title,
                 password=DEMO_PASSWORD,
                 audit_action="user.created",
             )
-            log(f"created {person.email} (applicant)")
+            log(f"created {someone.email} (applicant)")
     existing = set(db.session.scalars(select(Organisation.name)))
     # Services build emailed links with url_for(_external=True): they need a request.
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         for demo in DEMO_ORGANISATIONS:
             if demo.details.name in existing:
                 continue
-            lead = _person(demo.lead)
+            lead = person(demo.lead)
             org = org_services.create_organisation(lead, demo.details)
             for email, roles in (*demo.team, *demo.invitations):
                 org_services.invite_member(org, by=lead, email=email, roles=roles)
@@ -589,10 +479,10 @@ def seed_training(log: Callable[[str], None]) -> None:
     org = db.session.scalar(select(Organisation).where(Organisation.name == "Glen Affric Hospice"))
     if org is None or org.stage not in training_services.TRAINING_STAGES:
         return
-    trainee = _person(f"trainee@{DEMO_DOMAIN}")
+    trainee = person(f"trainee@{DEMO_DOMAIN}")
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         if org_services.membership_of(trainee, org.id) is None:
-            lead = _person(demo_email("Dr Morag MacLeod"))
+            lead = person(demo_email("Dr Morag MacLeod"))
             org_services.invite_member(org, by=lead, email=trainee.email, roles=["specialist"])
     member_ids = db.session.scalars(
         select(Membership.user_id).where(Membership.organisation_id == org.id)
@@ -604,21 +494,21 @@ def seed_training(log: Callable[[str], None]) -> None:
         module = curriculum.get(slug)
         if module is None:
             continue
-        person = _person(email)
+        learner = person(email)
         lessons = module.lessons
         if how_far.startswith("lessons:"):
             lessons = lessons[: int(how_far.split(":")[1])]
         for lesson in lessons:
-            training_services.mark_read(person, module, lesson.slug)
+            training_services.mark_read(learner, module, lesson.slug)
         if how_far == "retried":
             wrong = {
                 q.id: frozenset({next(i for i in range(len(q.choices)) if i not in q.answers)})
                 for q in module.check.questions
             }
-            training_services.submit_check(person, module, wrong)
+            training_services.submit_check(learner, module, wrong)
         if how_far in ("complete", "retried"):
             right = {q.id: q.answers for q in module.check.questions}
-            training_services.submit_check(person, module, right)
+            training_services.submit_check(learner, module, right)
     db.session.flush()
     log(f"recorded training progress for {org.name}'s team")
 
@@ -1003,7 +893,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                 if step.decision:
                     readiness.review_agreement(
                         org,
-                        by=_person(step.by),
+                        by=person(step.by),
                         agreement_id=agreement.id,
                         decision=step.decision,
                         reason=step.reason,
@@ -1013,7 +903,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                 attested = step.attested_by or ("", "")
                 answer = readiness.submit_answer(
                     org,
-                    by=_person(step.by),
+                    by=person(step.by),
                     item_key=step.item,
                     based_on=current.id if current else None,
                     given=readiness.AnswerInput(
@@ -1032,7 +922,7 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                 if step.decision:
                     readiness.review_answer(
                         org,
-                        by=_person(step.reviewer),
+                        by=person(step.reviewer),
                         item_key=step.item,
                         answer_id=answer.id,
                         decision=step.decision,
@@ -1045,9 +935,6 @@ def seed_readiness(log: Callable[[str], None]) -> None:
                 f"({sum(status)} of {len(status)} requirements met)"
             )
 
-
-from app.demo.certificates import seed_certificates  # noqa: E402
-from app.demo.immersion import seed_immersion  # noqa: E402
 
 # Later areas append their seeders here, in dependency order.
 SEEDERS: list[Callable[[Callable[[str], None]], None]] = [

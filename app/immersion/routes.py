@@ -27,9 +27,8 @@ from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.filters import format_date
 from app.core.forms import ConfirmForm, attach_error, choices, perform
-from app.core.policy import AUTHENTICATED, access, roles
+from app.core.policy import AUTHENTICATED, access
 from app.core.programme import HUB_ROLES, programme
-from app.core.roles import PROGRAMME_STAFF, PROGRAMME_VIEWERS
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
@@ -47,16 +46,24 @@ from app.immersion.models import (
     ATTENDANCE_STATUSES,
     Booking,
     BookingAttendee,
-    ImmersionCohort,
-    ImmersionSession,
+)
+from app.immersion.policies import (
+    BOOKING_LEAD,
+    COHORT_FOR_LEAD,
+    COHORT_STAFF,
+    COHORT_VIEWER,
+    EVALUATOR,
+    LIBRARY_USER,
+    RESOURCE_USER,
+    SESSION_STAFF,
+    STAFF,
+    VIEWERS,
 )
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
-from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
+from app.organisations.policies import ORG_VIEWER
 
 bp = Blueprint("immersion", __name__)
-STAFF = roles(PROGRAMME_STAFF)
-VIEWERS = roles(PROGRAMME_VIEWERS)
 
 
 def _utc(naive):
@@ -65,20 +72,6 @@ def _utc(naive):
         return None
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     return naive.replace(tzinfo=zone).astimezone(UTC)
-
-
-def _cohort(cohort_id: int) -> ImmersionCohort:
-    cohort = db.session.get(ImmersionCohort, cohort_id)
-    if cohort is None:
-        abort(404)
-    return cohort
-
-
-def _session(session_id: int) -> ImmersionSession:
-    session = db.session.get(ImmersionSession, session_id)
-    if session is None:
-        abort(404)
-    return session
 
 
 def _module_choices():
@@ -181,15 +174,15 @@ def _render_cohort(cohort, status=200, session_form=None):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>")
-@access(VIEWERS)
+@access(COHORT_VIEWER)
 def show_cohort(cohort_id: int):
-    return _render_cohort(_cohort(cohort_id))
+    return _render_cohort(g.cohort)
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/sessions", methods=["POST"])
-@access(STAFF)
+@access(COHORT_STAFF)
 def add_session(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     form = SessionForm()
     form.prework_modules.choices = _module_choices()
     if form.validate_on_submit():
@@ -213,9 +206,9 @@ def add_session(cohort_id: int):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/status", methods=["POST"])
-@access(STAFF)
+@access(COHORT_STAFF)
 def set_status(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     form = CohortStatusForm()
     if form.validate_on_submit():
         perform(
@@ -226,9 +219,9 @@ def set_status(cohort_id: int):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/attendance.csv")
-@access(VIEWERS)
+@access(COHORT_VIEWER)
 def export_attendance(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     attendees, sessions, records, summaries = services.attendance_grid(cohort)
 
     def rows():
@@ -281,34 +274,9 @@ def _render_attendance(session, status=200, errors=None, posted=None, preview=No
 
 
 @bp.route("/immersion/sessions/<int:session_id>/attendance")
-@access(STAFF)
+@access(SESSION_STAFF)
 def session_attendance(session_id: int):
-    return _render_attendance(_session(session_id))
-
-
-def _save_rows(session, rows, source):
-    """Apply (user_id, status, minutes, reason) rows; all or nothing. Returns errors.
-
-    No savepoint per row: `record_attendance` checks everything before it writes, so a
-    refused row leaves nothing behind, and the caller rolls back the whole batch when any
-    row is refused. (On SQLite, pysqlite opens no transaction before a SAVEPOINT, so
-    releasing the first row's savepoint committed it before a later row was refused.)
-    """
-    errors = {}
-    for user_id, status, minutes, reason in rows:
-        try:
-            services.record_attendance(
-                session,
-                by=current_user,
-                user_id=user_id,
-                status=status,
-                minutes=minutes,
-                reason=reason,
-                source=source,
-            )
-        except ServiceError as error:
-            errors[user_id] = error.message
-    return errors
+    return _render_attendance(g.immersion_session)
 
 
 def _int(value):
@@ -319,38 +287,38 @@ def _int(value):
 
 
 @bp.route("/immersion/sessions/<int:session_id>/attendance", methods=["POST"])
-@access(STAFF)
+@access(SESSION_STAFF)
 def save_attendance(session_id: int):
-    session = _session(session_id)
+    session = g.immersion_session
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    attendees, _s, records, _sum = services.attendance_grid(session.cohort)
     rows = []
-    for a in attendees:
+    for a in services.booked_attendees(session.cohort):
         status = request.form.get(f"status-{a.user_id}", "")
         if not status:
             continue  # left blank: not recorded yet
         rows.append(
-            (
+            services.AttendanceRow(
                 a.user_id,
                 status,
                 _int(request.form.get(f"minutes-{a.user_id}")),
                 request.form.get(f"reason-{a.user_id}", "")[:2000],
             )
         )
-    errors = _save_rows(session, rows, "hand")
-    if errors:
+    try:
+        services.record_session_attendance(session, by=current_user, rows=rows, source="hand")
+    except services.AttendanceRefused as refusal:
         refuse()
-        return _render_attendance(session, 400, errors=errors, posted=request.form)
+        return _render_attendance(session, 400, errors=refusal.errors, posted=request.form)
     flash(f"Attendance saved for “{session.title}”.", "success")
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
 
 
 @bp.route("/immersion/sessions/<int:session_id>/zoom", methods=["POST"])
-@access(STAFF)
+@access(SESSION_STAFF)
 def preview_zoom(session_id: int):
-    session = _session(session_id)
+    session = g.immersion_session
     form = ZoomReportForm()
     if not form.validate_on_submit():
         abort(400)
@@ -374,13 +342,12 @@ def preview_zoom(session_id: int):
 
 
 @bp.route("/immersion/sessions/<int:session_id>/zoom/confirm", methods=["POST"])
-@access(STAFF)
+@access(SESSION_STAFF)
 def confirm_zoom(session_id: int):
-    session = _session(session_id)
+    session = g.immersion_session
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    minimum = session.minimum_minutes(session.cohort.session_minimum_percent)
     rows = []
     for key in request.form:
         if not key.startswith("use-"):
@@ -391,21 +358,22 @@ def confirm_zoom(session_id: int):
             return _render_attendance(
                 session, 400, errors={"zoom": "Every confirmed row needs its minutes (0 or more)."}
             )
-        status = "present" if minutes >= minimum else ("partial" if minutes else "absent")
-        rows.append((user_id, status, minutes, request.form.get("reason", "")[:2000]))
+        status = services.status_for_minutes(session, minutes)
+        rows.append(
+            services.AttendanceRow(user_id, status, minutes, request.form.get("reason", "")[:2000])
+        )
     if not rows:
         return _render_attendance(
             session,
             400,
             errors={"zoom": "Tick at least one row to save, or upload the report again."},
         )
-    errors = _save_rows(session, rows, "zoom")
-    if errors:
+    try:
+        services.record_session_attendance(session, by=current_user, rows=rows, source="zoom")
+    except services.AttendanceRefused as refusal:
         refuse()
         return _render_attendance(
-            session,
-            400,
-            errors={"zoom": "Nothing was saved: " + " ".join(sorted(set(errors.values())))},
+            session, 400, errors={"zoom": f"Nothing was saved: {refusal.message}"}
         )
     flash(f"Attendance from the Zoom report saved for {len(rows)} people.", "success")
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
@@ -433,16 +401,9 @@ def _member_choices(org):
 def team_immersion(org_id: int, booking_form=None, status=200):
     org = g.organisation
     bookings = services.organisation_attendance(org)
-    booked_ids = {b.cohort_id for b, _ in bookings if b.status in services.ACTIVE}
     now = utcnow()
     posted = booking_form[0] if booking_form else None
-    open_cohorts = [
-        c
-        for c, _n, _w in services.list_cohorts()
-        # Bookable ones; and the one just refused, so its form shows the reason.
-        if (c.status in ("open", "full") and c.id not in booked_ids and now <= c.booking_deadline)
-        or c.id == posted
-    ]
+    open_cohorts = services.bookable_cohorts(org, also=posted)
     forms = {}
     for cohort in open_cohorts:
         form = booking_form if booking_form and booking_form[0] == cohort.id else None
@@ -470,10 +431,10 @@ def team_immersion(org_id: int, booking_form=None, status=200):
 
 
 @bp.route("/organisations/<int:org_id>/immersion/<int:cohort_id>/book", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(COHORT_FOR_LEAD)
 def book(org_id: int, cohort_id: int):
     org = g.organisation
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     form = BookingForm(prefix=f"c{cohort.id}")
     form.attendees.choices = _member_choices(org)
     if form.validate_on_submit():
@@ -492,20 +453,13 @@ def book(org_id: int, cohort_id: int):
     return team_immersion(org_id, booking_form=(cohort.id, form), status=400)
 
 
-def _booking(org, booking_id) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.organisation_id != org.id:
-        abort(404)
-    return booking
-
-
 @bp.route(
     "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/attendees", methods=["POST"]
 )
-@access(ORG_HUB_LEAD)
+@access(BOOKING_LEAD)
 def change_attendees(org_id: int, booking_id: int):
     org = g.organisation
-    booking = _booking(org, booking_id)
+    booking = g.booking
     form = BookingForm(prefix=f"b{booking.id}")
     form.attendees.choices = _member_choices(org)
     if form.validate_on_submit():
@@ -521,10 +475,10 @@ def change_attendees(org_id: int, booking_id: int):
 @bp.route(
     "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/cancel", methods=["POST"]
 )
-@access(ORG_HUB_LEAD)
+@access(BOOKING_LEAD)
 def cancel_booking(org_id: int, booking_id: int):
     org = g.organisation
-    booking = _booking(org, booking_id)
+    booking = g.booking
     form = ConfirmForm()
     if form.validate_on_submit():
         perform(
@@ -576,9 +530,9 @@ def my_calendar():
 
 
 @bp.route("/immersion/sessions/<int:session_id>/recording", methods=["POST"])
-@access(STAFF)
+@access(SESSION_STAFF)
 def set_recording(session_id: int):
-    session = _session(session_id)
+    session = g.immersion_session
     form = RecordingForm()
     if form.validate_on_submit():
         perform(
@@ -589,9 +543,9 @@ def set_recording(session_id: int):
 
 
 @bp.route("/immersion/sessions/<int:session_id>/resources", methods=["POST"])
-@access(STAFF)
+@access(SESSION_STAFF)
 def add_resource(session_id: int):
-    session = _session(session_id)
+    session = g.immersion_session
     form = ResourceForm(prefix=f"s{session.id}")
     if form.validate_on_submit():
         try:
@@ -610,11 +564,6 @@ def add_resource(session_id: int):
     return _render_library(session.cohort, 400, {session.id: form})
 
 
-def _library_check(cohort):
-    if not services.can_use_library(current_user, cohort):
-        abort(403)
-
-
 def _render_library(cohort, status=200, resource_forms=None):
     resource_forms = resource_forms or {}
     for session in cohort.sessions:
@@ -630,23 +579,18 @@ def _render_library(cohort, status=200, resource_forms=None):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/library")
-@access(AUTHENTICATED)
+@access(LIBRARY_USER)
 def show_library(cohort_id: int):
-    cohort = _cohort(cohort_id)
-    _library_check(cohort)
+    cohort = g.cohort
     return _render_library(cohort)
 
 
 @bp.route("/immersion/resources/<int:resource_id>")
-@access(AUTHENTICATED)
+@access(RESOURCE_USER)
 def download_resource(resource_id: int):
     from app.core.storage import send_stored
-    from app.immersion.models import SessionResource
 
-    resource = db.session.get(SessionResource, resource_id)
-    if resource is None or not resource.storage_key:
-        abort(404)
-    _library_check(resource.session.cohort)
+    resource = g.resource
     try:
         return send_stored(
             resource.storage_key,
@@ -661,11 +605,9 @@ def download_resource(resource_id: int):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/evaluation", methods=["GET", "POST"])
-@access(AUTHENTICATED)
+@access(EVALUATOR)
 def evaluate(cohort_id: int):
-    cohort = _cohort(cohort_id)
-    if not services.is_attendee(current_user, cohort):
-        abort(403)
+    cohort = g.cohort
     existing = services.my_evaluation(current_user, cohort)
     form = EvaluationForm(comments=existing.comments if existing else "")
     statements = programme().evaluation_statements
@@ -705,9 +647,9 @@ def evaluate(cohort_id: int):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/evaluation/results")
-@access(VIEWERS)
+@access(COHORT_VIEWER)
 def evaluation_results(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     responses, rows = services.evaluation_results(cohort)
     return render_template(
         "immersion/evaluation_results.html", cohort=cohort, responses=responses, rows=rows
@@ -715,9 +657,9 @@ def evaluation_results(cohort_id: int):
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/evaluation/results.csv")
-@access(VIEWERS)
+@access(COHORT_VIEWER)
 def export_evaluation(cohort_id: int):
-    cohort = _cohort(cohort_id)
+    cohort = g.cohort
     responses, _rows = services.evaluation_results(cohort)
     statements = programme().evaluation_statements
 

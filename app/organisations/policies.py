@@ -12,11 +12,11 @@ from flask import g
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from app.core.policy import Policy
-from app.core.roles import STAFF, TRAINER
+from app.core.policy import Policy, object_policy, roles
+from app.core.roles import PROGRAMME_STAFF, PROGRAMME_VIEWERS, STAFF, TRAINER
 from app.extensions import db
 from app.organisations import services
-from app.organisations.models import Organisation
+from app.organisations.models import Invitation, Membership, Organisation
 
 
 @functools.cache
@@ -98,3 +98,42 @@ def _member(user, view_args) -> int | None:
 
 
 ORG_MEMBER = Policy("organisation:member", requires_login=True, object_check=_member)
+
+
+def _in_organisation(model):
+    """Load `model` by id, but only as part of the organisation in the URL (else 404)."""
+
+    def load(key):
+        obj = db.session.get(model, key) if isinstance(key, int) else None
+        return obj if obj is not None and obj.organisation_id == g.organisation.id else None
+
+    return load
+
+
+# The hub lead changes the roles of, or removes, a membership of their organisation...
+MEMBERSHIP_LEAD = object_policy(
+    "organisation:membership",
+    arg="membership_id",
+    load=_in_organisation(Membership),
+    store="membership",
+    within=ORG_HUB_LEAD,
+)
+# ...and resends or cancels its invitations.
+INVITATION_LEAD = object_policy(
+    "organisation:invitation",
+    arg="invitation_id",
+    load=_in_organisation(Invitation),
+    store="invitation",
+    within=ORG_HUB_LEAD,
+)
+
+
+def _not_an_auditor(user, view_args) -> int | None:
+    # Auditor accounts are read-only by construction: they never join a team.
+    return 403 if user.has_role("auditor") else None
+
+
+JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
+# Applications waiting for screening: read by programme staff and auditors, decided by staff.
+SCREENING_READERS = roles(PROGRAMME_VIEWERS)
+PROGRAMME_STAFF_ONLY = roles(PROGRAMME_STAFF)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error, perform
-from app.core.policy import PUBLIC, Policy, access, roles
+from app.core.policy import PUBLIC, access, roles
 from app.core.programme import HUB_ROLES
-from app.core.roles import PROGRAMME_VIEWERS
 from app.extensions import db
 from app.organisations import journey, services
 from app.organisations.context import organisation_page
@@ -24,10 +23,18 @@ from app.organisations.forms import (
     WithdrawForm,
 )
 from app.organisations.models import NATIONS
-from app.organisations.policies import ORG_HUB_LEAD, ORG_TRAINER, ORG_VIEWER
+from app.organisations.policies import (
+    INVITATION_LEAD,
+    JOINER,
+    MEMBERSHIP_LEAD,
+    ORG_HUB_LEAD,
+    ORG_TRAINER,
+    ORG_VIEWER,
+    PROGRAMME_STAFF_ONLY,
+    SCREENING_READERS,
+)
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
-SCREENING_READERS = roles(PROGRAMME_VIEWERS)
 
 
 def _org():
@@ -267,26 +274,15 @@ def invite_member(org_id: int):
     return _render_team(org, invite_form=form, status=400)
 
 
-def _lookup_or_404(func, *args, **kwargs):
-    try:
-        return func(*args, **kwargs)
-    except LookupError:
-        abort(404)
-
-
 @bp.route("/<int:org_id>/team/<int:membership_id>/roles", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(MEMBERSHIP_LEAD)
 def change_member_roles(org_id: int, membership_id: int):
     org = _org()
     form = MemberRolesForm(prefix=f"m{membership_id}")
     if form.validate_on_submit():
         try:
-            membership = _lookup_or_404(
-                services.change_member_roles,
-                org,
-                by=current_user,
-                membership_id=membership_id,
-                roles=form.roles.data,
+            membership = services.change_member_roles(
+                org, by=current_user, membership_id=membership_id, roles=form.roles.data
             )
         except ServiceError as error:
             refuse()
@@ -296,39 +292,33 @@ def change_member_roles(org_id: int, membership_id: int):
 
 
 @bp.route("/<int:org_id>/team/<int:membership_id>/remove", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(MEMBERSHIP_LEAD)
 def remove_member(org_id: int, membership_id: int):
     org = _org()
     perform(
-        lambda: _lookup_or_404(
-            services.remove_member, org, by=current_user, membership_id=membership_id
-        ),
+        lambda: services.remove_member(org, by=current_user, membership_id=membership_id),
         "Removed from the team.",
     )
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
 
 @bp.route("/<int:org_id>/invitations/<int:invitation_id>/resend", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(INVITATION_LEAD)
 def resend_invitation(org_id: int, invitation_id: int):
     org = _org()
     perform(
-        lambda: _lookup_or_404(
-            services.resend_invitation, org, by=current_user, invitation_id=invitation_id
-        ),
+        lambda: services.resend_invitation(org, by=current_user, invitation_id=invitation_id),
         lambda inv: f"A new link was sent to {inv.email}; the old one no longer works.",
     )
     return redirect(url_for("organisations.show_team", org_id=org.id))
 
 
 @bp.route("/<int:org_id>/invitations/<int:invitation_id>/cancel", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(INVITATION_LEAD)
 def cancel_invitation(org_id: int, invitation_id: int):
     org = _org()
     perform(
-        lambda: _lookup_or_404(
-            services.cancel_invitation, org, by=current_user, invitation_id=invitation_id
-        ),
+        lambda: services.cancel_invitation(org, by=current_user, invitation_id=invitation_id),
         lambda inv: f"The invitation to {inv.email} is cancelled.",
     )
     return redirect(url_for("organisations.show_team", org_id=org.id))
@@ -344,14 +334,6 @@ def show_invitation(token: str):
     return render_template(
         "organisations/invitation.html", invitation=invitation, hub_roles=HUB_ROLES, token=token
     )
-
-
-def _not_an_auditor(user, view_args) -> int | None:
-    # Auditor accounts are read-only by construction: they never join a team.
-    return 403 if user.has_role("auditor") else None
-
-
-JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
 
 
 @bp.route("/invitations/<token>", methods=["POST"])
@@ -390,7 +372,7 @@ def list_organisations():
 
 
 @bp.route("/queue")
-@access(roles("trainer", "admin"))
+@access(PROGRAMME_STAFF_ONLY)
 def screening_queue():
     return render_template(
         "organisations/queue.html", queue=services.screening_queue(), age=services.age_in_days

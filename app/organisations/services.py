@@ -23,7 +23,7 @@ from app.auth import services as auth_services
 from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
-from app.core.errors import ServiceError
+from app.core.errors import NotFound, ServiceError
 from app.core.mail import send_email
 from app.core.pagination import Page, clamp_page
 from app.core.programme import HUB_ROLES, programme
@@ -592,7 +592,7 @@ def _send_invitation(invitation: Invitation, token: str, by: User) -> None:
 def _invitation_in(org: Organisation, invitation_id: int) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.organisation_id != org.id:
-        raise LookupError(invitation_id)
+        raise NotFound(invitation_id)
     return invitation
 
 
@@ -707,7 +707,7 @@ def _add_member(
 def _membership_in(org: Organisation, membership_id: int) -> Membership:
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.organisation_id != org.id:
-        raise LookupError(membership_id)
+        raise NotFound(membership_id)
     return membership
 
 

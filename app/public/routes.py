@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -22,27 +21,20 @@ from app.core import cache
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.pagination import clamp_page
-from app.core.policy import PUBLIC, Policy, access
+from app.core.policy import PUBLIC, access
 from app.extensions import limiter
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 
 from . import services
 from .forms import DirectorySearchForm, InterestForm, ListingForm
+from .policies import LISTING, LISTING_VISITOR
 
 bp = Blueprint("public", __name__)
 
 
 def sections():
     return current_app.extensions["public"]
-
-
-def _not_an_auditor(user, view_args) -> int | None:
-    # Anyone may write to a hub, but an auditor account is read-only by construction.
-    return 403 if user.is_authenticated and user.has_role("auditor") else None
-
-
-VISITOR = Policy("public:not-auditor", requires_login=False, object_check=_not_an_auditor)
 
 
 def _interest_limit():
@@ -102,21 +94,17 @@ def _render_listing(found, form=None, status=200, sent=False):
 
 
 @bp.route("/hubs/<int:hub_id>")
-@access(PUBLIC)
+@access(LISTING)
 def hub_listing(hub_id: int):
-    found = services.listing(hub_id)
-    if found is None:
-        abort(404)
+    found = g.listing
     return _render_listing(found, sent=request.args.get("sent") == "1")
 
 
 @bp.route("/hubs/<int:hub_id>/interest", methods=["POST"])
-@access(VISITOR)
+@access(LISTING_VISITOR)
 @limiter.limit(_interest_limit)
 def send_interest(hub_id: int):
-    found = services.listing(hub_id)
-    if found is None:
-        abort(404)
+    found = g.listing
     form = InterestForm()
     if form.validate_on_submit():
         if form.website.data:  # the honeypot: a person never sees this field

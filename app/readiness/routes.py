@@ -8,12 +8,11 @@ from flask_login import current_user
 from app.core.boundary import refused
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, attach_error
-from app.core.policy import Policy, access, roles
+from app.core.policy import access, roles
 from app.core.storage import send_stored
-from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
-from app.organisations.policies import ORG_HUB_LEAD, ORG_TRAINER, ORG_VIEWER
+from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 from app.readiness import services
 from app.readiness.forms import (
     AgreementForm,
@@ -22,23 +21,16 @@ from app.readiness.forms import (
     CommentForm,
     ItemReviewForm,
 )
-from app.readiness.models import AGREEMENT_KINDS, EvidenceFile
+from app.readiness.models import AGREEMENT_KINDS
+from app.readiness.policies import (
+    AGREEMENT_REVIEW,
+    AGREEMENT_UPLOAD,
+    EVIDENCE_VIEWER,
+    ITEM_TRAINER,
+    ITEM_VIEWER,
+)
 
 bp = Blueprint("readiness", __name__)
-
-
-def _evidence_viewer(user, view_args) -> int | None:
-    evidence = db.session.get(EvidenceFile, view_args.get("file_id") or 0)
-    if evidence is None:
-        return 404
-    org = db.session.get(org_services.Organisation, evidence.organisation_id)
-    if org is None or not org_services.can_view(user, org):
-        return 404
-    g.evidence = evidence
-    return None
-
-
-EVIDENCE_VIEWER = Policy("evidence:viewer", requires_login=True, object_check=_evidence_viewer)
 
 
 def _int_or_none(value) -> int | None:
@@ -87,11 +79,9 @@ def show_readiness(org_id: int):
 
 
 @bp.route("/organisations/<int:org_id>/agreements/<kind>", methods=["POST"])
-@access(ORG_HUB_LEAD)
+@access(AGREEMENT_UPLOAD)
 def upload_agreement(org_id: int, kind: str):
     org = g.organisation
-    if kind not in AGREEMENT_KINDS:
-        abort(404)
     form = AgreementForm(prefix=kind)
     if form.validate_on_submit():
         try:
@@ -114,11 +104,9 @@ def upload_agreement(org_id: int, kind: str):
 
 
 @bp.route("/organisations/<int:org_id>/agreements/<kind>/review", methods=["POST"])
-@access(ORG_TRAINER)
+@access(AGREEMENT_REVIEW)
 def review_agreement(org_id: int, kind: str):
     org = g.organisation
-    if kind not in AGREEMENT_KINDS:
-        abort(404)
     form = AgreementReviewForm(prefix=f"review-{kind}")
     if form.validate_on_submit():
         try:
@@ -130,8 +118,6 @@ def review_agreement(org_id: int, kind: str):
                 reason=form.reason.data,
                 kind=kind,
             )
-        except LookupError:
-            abort(404)
         except ServiceError as error:
             attach_error(form, error)
         else:
@@ -157,24 +143,17 @@ def _render_item(org, item, status=200, answer_form=None, review_form=None, comm
     ), status
 
 
-def _item(key: str):
-    try:
-        return services.item_or_404(key)
-    except LookupError:
-        abort(404)
-
-
 @bp.route("/organisations/<int:org_id>/checklist/<item_key>")
-@access(ORG_VIEWER)
+@access(ITEM_VIEWER)
 def show_item(org_id: int, item_key: str):
-    return _render_item(g.organisation, _item(item_key))
+    return _render_item(g.organisation, g.checklist_item)
 
 
 @bp.route("/organisations/<int:org_id>/checklist/<item_key>", methods=["POST"])
-@access(ORG_VIEWER)
+@access(ITEM_VIEWER)
 def submit_answer(org_id: int, item_key: str):
     org = g.organisation
-    item = _item(item_key)
+    item = g.checklist_item
     if not services.can_answer(current_user, org, item):
         abort(403)
     form = AnswerForm()
@@ -204,10 +183,10 @@ def submit_answer(org_id: int, item_key: str):
 
 
 @bp.route("/organisations/<int:org_id>/checklist/<item_key>/review", methods=["POST"])
-@access(ORG_TRAINER)
+@access(ITEM_TRAINER)
 def review_item(org_id: int, item_key: str):
     org = g.organisation
-    item = _item(item_key)
+    item = g.checklist_item
     form = ItemReviewForm()
     if form.validate_on_submit():
         try:
@@ -228,10 +207,10 @@ def review_item(org_id: int, item_key: str):
 
 
 @bp.route("/organisations/<int:org_id>/checklist/<item_key>/comments", methods=["POST"])
-@access(ORG_VIEWER)
+@access(ITEM_VIEWER)
 def add_comment(org_id: int, item_key: str):
     org = g.organisation
-    item = _item(item_key)
+    item = g.checklist_item
     if current_user.has_role("auditor") and not org_services.membership_of(current_user, org.id):
         abort(403)  # auditors read, they do not take part
     form = CommentForm()

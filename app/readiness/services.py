@@ -18,9 +18,9 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
-from app.core.errors import ServiceError
+from app.core.errors import NotFound, ServiceError
 from app.core.mail import send_email
-from app.core.programme import HUB_ROLES
+from app.core.programme import HUB_ROLES, programme
 from app.core.roles import TRAINER
 from app.core.storage import store_upload
 from app.extensions import db
@@ -28,6 +28,7 @@ from app.organisations import journey
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
 from app.readiness.checklist import Checklist, ChecklistItem
+from app.readiness.facts import current_agreements
 from app.readiness.models import (
     AGREEMENT_KINDS,
     Agreement,
@@ -118,19 +119,6 @@ def _trainer_emails() -> list[str]:
 # --- agreements ------------------------------------------------------------------------
 
 
-def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
-    """The latest agreement of each kind (None when never uploaded)."""
-    current: dict[str, Agreement | None] = dict.fromkeys(AGREEMENT_KINDS)
-    for agreement in db.session.scalars(
-        select(Agreement)
-        .where(Agreement.organisation_id == org.id, Agreement.status != "superseded")
-        .options(selectinload(Agreement.file), selectinload(Agreement.reviewed_by))
-        .order_by(Agreement.id)
-    ):
-        current[agreement.kind] = agreement
-    return current
-
-
 def agreement_history(org: Organisation) -> list[Agreement]:
     return list(
         db.session.scalars(
@@ -158,7 +146,7 @@ def upload_agreement(
         raise ServiceError("Only the organisation's hub lead can upload the agreements.")
     _require_stage(org)
     if kind not in AGREEMENT_KINDS:
-        raise LookupError(kind)
+        raise NotFound(kind)
     signatory_name = (signatory_name or "").strip()
     signatory_role = (signatory_role or "").strip()
     if not signatory_name:
@@ -221,9 +209,9 @@ def review_agreement(
     _require_trainer(by)
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is None or agreement.organisation_id != org.id:
-        raise LookupError(agreement_id)
+        raise NotFound(agreement_id)
     if kind is not None and agreement.kind != kind:
-        raise LookupError(agreement_id)  # the form belongs to the other agreement
+        raise NotFound(agreement_id)  # the form belongs to the other agreement
     if agreement.status != "submitted":
         raise _stale("agreement")
     reason = (reason or "").strip()
@@ -289,10 +277,15 @@ def current_answers(org: Organisation) -> dict[str, ChecklistAnswer]:
     return answers
 
 
-def item_or_404(key: str) -> ChecklistItem:
-    item = checklist().get(key)
+def checklist_item(key: str) -> ChecklistItem | None:
+    """The current checklist's item `key`, or None."""
+    return checklist().get(key) if isinstance(key, str) else None
+
+
+def _item(key: str) -> ChecklistItem:
+    item = checklist_item(key)
     if item is None:
-        raise LookupError(key)
+        raise NotFound(key)
     return item
 
 
@@ -318,7 +311,7 @@ def submit_answer(
     org: Organisation, *, by: User, item_key: str, based_on: int | None, given: AnswerInput
 ) -> ChecklistAnswer:
     """Answer (or re-answer) an item and send it for review; the earlier answer is kept."""
-    item = item_or_404(item_key)
+    item = _item(item_key)
     if not can_answer(by, org, item):
         raise ServiceError(
             f"Only the hub lead or a team member with the {HUB_ROLES[item.responsible]} role "
@@ -389,7 +382,7 @@ def review_answer(
 ) -> ChecklistAnswer:
     """Accept an answer, or request changes with a comment; the responsible people are emailed."""
     _require_trainer(by)
-    item = item_or_404(item_key)
+    item = _item(item_key)
     current = current_answers(org).get(item.key)
     if current is None or current.id != answer_id or current.status != "submitted":
         raise _stale("item")
@@ -448,7 +441,7 @@ def review_answer(
 
 
 def add_comment(org: Organisation, *, by: User, item_key: str, body: str) -> ChecklistComment:
-    item = item_or_404(item_key)
+    item = _item(item_key)
     body = (body or "").strip()
     if not body:
         raise ServiceError("Write a comment.", field="body")
@@ -571,11 +564,39 @@ class Requirement:
     total: int = 0
 
 
-def immersion_requirement(org: Organisation) -> Requirement:
-    """Immersion attendance by the required role-holders (computed by the Immersion area)."""
-    from app.immersion.services import immersion_requirement as from_attendance
+def immersion_requirement(org: Organisation, members=None) -> Requirement:
+    """Each required hub role has a holder who met the Immersion attendance threshold (from
+    the attendance standing the Immersion area reports)."""
+    from app.immersion.services import attendance_standing
 
-    return from_attendance(org)
+    standing = attendance_standing(org)
+    if not standing.recorded:
+        return Requirement(
+            "immersion",
+            "Immersion attendance",
+            False,
+            "No Immersion attendance recorded yet.",
+            ["Book the team onto an Immersion cohort; the superhub records attendance."],
+        )
+    required = programme().required_roles
+    members = org_services.team_members(org) if members is None else members
+    missing = [
+        role
+        for role in required
+        if not any(m.user_id in standing.met_user_ids and m.has_role(role) for m in members)
+    ]
+    covered = len(required) - len(missing)
+    return Requirement(
+        "immersion",
+        "Immersion attendance",
+        not missing,
+        "Every required role has someone who met the attendance threshold."
+        if not missing
+        else f"{covered} of {len(required)} required roles have met the attendance threshold.",
+        [f"No {HUB_ROLES[r].lower()} has met the attendance threshold yet" for r in missing],
+        covered,
+        len(required),
+    )
 
 
 def requirements(org: Organisation) -> list[Requirement]:
@@ -649,7 +670,7 @@ def requirements(org: Organisation) -> list[Requirement]:
         )
     )
 
-    result.append(immersion_requirement(org))
+    result.append(immersion_requirement(org, members))
 
     answers = current_answers(org)
     required_items = checklist().required_items

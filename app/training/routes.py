@@ -9,40 +9,14 @@ from app.core.boundary import refuse
 from app.core.csv import csv_response
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
-from app.core.policy import AUTHENTICATED, Policy, access, roles
-from app.core.roles import PROGRAMME_VIEWERS
+from app.core.policy import AUTHENTICATED, access
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_LEAD_OR_STAFF
 from app.training import services
+from app.training.policies import LEARNER, PROGRAMME_READERS, TRAINEE
 
 bp = Blueprint("training", __name__)
-
-
-def _trainee(user, view_args) -> int | None:
-    slug = view_args.get("slug")
-    module = services.curriculum().get(slug) if slug else None
-    if module is None:
-        return 404
-    lesson_slug = view_args.get("lesson")
-    if lesson_slug is not None and module.lesson(lesson_slug) is None:
-        return 404
-    if not services.can_train(user):
-        return 403
-    g.module = module
-    return None
-
-
-def _learner(user, view_args) -> int | None:
-    refusal = _trainee(user, view_args)
-    if refusal is None and user.has_role("auditor") and not services.training_roles(user):
-        return 403  # auditors may read modules but record nothing
-    return refusal
-
-
-TRAINEE = Policy("training:trainee", requires_login=True, object_check=_trainee)
-LEARNER = Policy("training:learner", requires_login=True, object_check=_learner)
-PROGRAMME_READERS = roles(PROGRAMME_VIEWERS)
 
 
 def _progress():

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import ServiceError
+from app.core.errors import NotFound, ServiceError
 from app.core.programme import programme
 from app.core.roles import ADMIN, AUDITOR, TRAINER
 from app.extensions import db
@@ -287,7 +287,7 @@ def _maybe_complete(user: User, module: Module) -> bool:
 def mark_read(user: User, module: Module, lesson_slug: str) -> bool:
     """Record that `user` read a lesson (once per version); True if this completed the module."""
     if module.lesson(lesson_slug) is None:
-        raise LookupError(lesson_slug)
+        raise NotFound(lesson_slug)
     exists = db.session.scalar(
         select(LessonRead.id).where(
             LessonRead.user_id == user.id,

@@ -1,0 +1,19 @@
+"""Access to the administrators' pages: admins only; an account in the URL is loaded here."""
+
+from __future__ import annotations
+
+from app.auth.models import User
+from app.core.policy import object_policy, roles
+from app.core.roles import ADMIN
+from app.extensions import db
+
+ADMIN_ONLY = roles(ADMIN)
+
+
+def _account(key) -> User | None:
+    return db.session.get(User, key) if isinstance(key, int) else None
+
+
+ACCOUNT_ADMIN = object_policy(
+    "admin:account", arg="user_id", load=_account, store="account", roles=frozenset({ADMIN})
+)
