@@ -326,39 +326,3 @@ def decide(assessment: Assessment, *, by: User, decision: str, notes: str = ""):
         verify_link=certificates.verify_url(cert.code),
     )
     return cert
-
-
-def record_launch(org: Organisation, *, by: User, first_session_on) -> None:
-    """approved → launched, with the date of the network's first ECHO session."""
-    if not org_services.is_hub_lead(by, org):
-        raise ServiceError("Only the organisation's hub lead can record the launch.")
-    if org.stage != "approved":
-        raise ServiceError(
-            f"Only an approved hub can record its launch; {org.name} is at "
-            f"“{journey.stage_label(org.stage)}”."
-        )
-    if first_session_on is None:
-        raise ServiceError("Give the date of the first ECHO session.", field="first_session_on")
-    today = certificates.today()
-    if first_session_on > today:
-        raise ServiceError(
-            "Record the launch once the first session has happened: that date is in the future.",
-            field="first_session_on",
-        )
-    approved_on = db.session.scalar(
-        select(certificates.Certificate.approved_on)
-        .where(
-            certificates.Certificate.organisation_id == org.id,
-            certificates.Certificate.kind == "hub",
-            certificates.Certificate.issue_reason == "approval",
-        )
-        .order_by(certificates.Certificate.id.desc())
-        .limit(1)
-    )
-    if approved_on is not None and first_session_on < approved_on:
-        raise ServiceError(
-            f"The first session must be on or after the approval date ({approved_on:%d/%m/%Y}).",
-            field="first_session_on",
-        )
-    journey.move(org, "launch", by=by, reason=f"First ECHO session on {first_session_on:%Y-%m-%d}")
-    org.first_session_on = first_session_on

@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.assessment import services as assessment_services
 from app.core import cache
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
@@ -26,11 +25,11 @@ from app.core.storage import send_stored
 from app.extensions import db, limiter
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
+from app.organisations.models import Organisation
 from app.organisations.policies import ORG_HUB_LEAD, ORG_MEMBER, ORG_VIEWER
 
 from . import services
 from .forms import CodeForm, LaunchForm, PdfCheckForm, ReissueForm, RenewForm, RevokeForm
-from .models import Certificate
 from .policies import CERT_DOWNLOADER, CERT_MANAGER
 
 bp = Blueprint("certificates", __name__)
@@ -82,7 +81,7 @@ def record_launch(org_id: int):
     form = LaunchForm()
     if form.validate_on_submit():
         try:
-            assessment_services.record_launch(
+            org_services.record_launch(
                 org, by=current_user, first_session_on=form.first_session_on.data
             )
         except ServiceError as error:
@@ -111,15 +110,7 @@ def issue_my_certificate(org_id: int):
 @access(CERT_DOWNLOADER)
 def download(cert_id: int):
     cert = g.certificate
-    from app.core import audit
-
-    if current_user.has_role("auditor"):
-        audit.record(
-            "certificate.downloaded",
-            subject=cert,
-            organisation_id=cert.organisation_id,
-            details={"serial": cert.serial},
-        )
+    services.note_download(cert, by=current_user)
     return send_stored(
         cert.storage_key, download_name=cert.download_name, content_type="application/pdf"
     )
@@ -154,7 +145,7 @@ def _lifecycle(cert_id: int, action: str):
             return redirect(
                 url_for("certificates.organisation_certificates", org_id=cert.organisation_id)
             )
-    org = db.session.get(org_services.Organisation, cert.organisation_id)
+    org = db.session.get(Organisation, cert.organisation_id)
     return _render_org(org, status=400, forms={cert.id: {action: form}})
 
 
@@ -177,37 +168,6 @@ def renew(cert_id: int):
 
 
 # --- public verification ------------------------------------------------------------------
-
-
-def _public(cert: Certificate) -> dict:
-    """What anyone may know about a certificate (the JSON body and the page's facts)."""
-    status = services.status_of(cert)
-    data = {
-        "serial": cert.serial,
-        "type": cert.kind,
-        "status": status,
-        "status_label": services.status_label(status),
-        "organisation": cert.organisation_name,
-        "network": cert.network_name or None,
-        "theme": cert.theme or None,
-        "person": cert.person_name or None,
-        "approved_on": cert.approved_on.isoformat(),
-        "issued_on": cert.issued_at.date().isoformat(),
-        "expires_on": cert.expires_on.isoformat(),
-        "approved_by": list(cert.approvers) if cert.kind == "hub" else None,
-        "single_person_approval": cert.single_person if cert.kind == "hub" else None,
-        "sha256": cert.sha256,
-        "verify_url": services.verify_url(cert.code),
-    }
-    if cert.revoked_at is not None:
-        data["revoked_on"] = cert.revoked_at.date().isoformat()
-        data["revocation_reason"] = cert.revocation_reason
-    if cert.superseded_by is not None:
-        data["superseded_by"] = {
-            "serial": cert.superseded_by.serial,
-            "verify_url": services.verify_url(cert.superseded_by.code),
-        }
-    return data
 
 
 def _wants_json() -> bool:
@@ -273,7 +233,7 @@ def _verify_page(code: str) -> str | None:
     cert = services.by_code(code)
     if cert is None:
         return None
-    return render_template("certificates/verify.html", cert=cert, info=_public(cert))
+    return render_template("certificates/verify.html", cert=cert, info=services.public_record(cert))
 
 
 @bp.route("/verify/<code>.json")
@@ -294,7 +254,7 @@ def _verify_json_response(code: str):
 
 def _public_info(code: str) -> dict | None:
     cert = services.by_code(code)
-    return _public(cert) if cert is not None else None
+    return services.public_record(cert) if cert is not None else None
 
 
 @bp.route("/verify/pdf", methods=["GET", "POST"])
@@ -327,5 +287,5 @@ def check_pdf():
         "certificates/check_pdf.html",
         form=form,
         result=result,
-        info=_public(result.certificate) if result and result.certificate else None,
+        info=services.public_record(result.certificate) if result and result.certificate else None,
     ), status

@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
-from app.core.roles import CERTIFICATE_MANAGERS, STAFF
+from app.core.roles import AUDITOR, CERTIFICATE_MANAGERS, STAFF
 from app.core.storage import store_bytes
 from app.extensions import db
 from app.organisations import services as org_services
@@ -659,3 +659,50 @@ def check_pdf(data: bytes) -> PdfCheck:
         "replaced it.",
     }
     return PdfCheck(status, messages[status], cert)
+
+
+# --- what others see ---------------------------------------------------------------------
+
+
+def public_record(cert: Certificate) -> dict:
+    """What anyone may know about a certificate (the JSON body and the page's facts)."""
+    status = status_of(cert)
+    data = {
+        "serial": cert.serial,
+        "type": cert.kind,
+        "status": status,
+        "status_label": status_label(status),
+        "organisation": cert.organisation_name,
+        "network": cert.network_name or None,
+        "theme": cert.theme or None,
+        "person": cert.person_name or None,
+        "approved_on": cert.approved_on.isoformat(),
+        "issued_on": cert.issued_at.date().isoformat(),
+        "expires_on": cert.expires_on.isoformat(),
+        "approved_by": list(cert.approvers) if cert.kind == "hub" else None,
+        "single_person_approval": cert.single_person if cert.kind == "hub" else None,
+        "sha256": cert.sha256,
+        "verify_url": verify_url(cert.code),
+    }
+    if cert.revoked_at is not None:
+        data["revoked_on"] = cert.revoked_at.date().isoformat()
+        data["revocation_reason"] = cert.revocation_reason
+    if cert.superseded_by is not None:
+        data["superseded_by"] = {
+            "serial": cert.superseded_by.serial,
+            "verify_url": verify_url(cert.superseded_by.code),
+        }
+    return data
+
+
+def note_download(cert: Certificate, *, by: User) -> None:
+    """An auditor's download is recorded (what auditors read is itself audited); the hub's
+    own people and staff download without a trace."""
+    if by.has_role(AUDITOR):
+        audit.record(
+            "certificate.downloaded",
+            actor=by,
+            subject=cert,
+            organisation_id=cert.organisation_id,
+            details={"serial": cert.serial},
+        )

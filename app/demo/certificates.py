@@ -333,9 +333,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
                 continue
             cert = _approve(org, lead, author, approver)
             if hub.outcome == "launched":
-                assessment_services.record_launch(
-                    org, by=lead, first_session_on=certificates.today()
-                )
+                org_services.record_launch(org, by=lead, first_session_on=certificates.today())
                 coordinator = people[1][0]
                 trainee = certificates.issue(
                     certificates.IssueRequest(

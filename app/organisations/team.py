@@ -1,0 +1,367 @@
+"""The team: invitations (sent, resent, cancelled, accepted), members and their hub roles,
+and the team's composition against the roles the programme requires."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import url_for
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.auth import services as auth_services
+from app.auth.models import User
+from app.core import audit
+from app.core.db import utcnow
+from app.core.errors import NotFound, ServiceError
+from app.core.mail import send_email
+from app.core.programme import HUB_ROLES, programme
+from app.extensions import db
+from app.organisations import journey
+from app.organisations.access import _require_lead, _require_open, _touch, membership_of
+from app.organisations.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    TeamRole,
+)
+
+
+def _clean_roles(roles) -> list[str]:
+    roles = [r for r in dict.fromkeys(roles or []) if r]
+    unknown = [r for r in roles if r not in HUB_ROLES]
+    if unknown:
+        raise ServiceError(f"Unknown hub role: {', '.join(unknown)}.", field="roles")
+    if not roles:
+        raise ServiceError("Choose at least one hub role.", field="roles")
+    return sorted(roles, key=list(HUB_ROLES).index)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    membership: Membership | None = None
+    invitation: Invitation | None = None
+
+
+def invite_member(org: Organisation, *, by: User, email: str, roles) -> InviteResult:
+    """Add an existing user at once, or email an invitation to register and join."""
+    _require_lead(by, org)
+    _require_open(org)
+    email = auth_services.normalise_email(email)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
+        raise ServiceError("Enter a valid email address.", field="email")
+    roles = _clean_roles(roles)
+    user = auth_services.get_user_by_email(email)
+    if user is not None and membership_of(user, org.id) is not None:
+        raise ServiceError(f"{email} is already on the team.", field="email")
+    open_invite = db.session.scalar(
+        select(Invitation).where(
+            Invitation.organisation_id == org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    if open_invite is not None:
+        raise ServiceError(
+            f"{email} already has an invitation waiting. Resend it from the list below.",
+            field="email",
+        )
+    _touch(org)
+    if user is not None and user.is_active:
+        membership = _add_member(org, user, roles, by=by)
+        send_email(
+            user.email,
+            f"You have been added to {org.name}'s hub team",
+            "team_added",
+            org=org,
+            roles=[HUB_ROLES[r] for r in roles],
+            by=by,
+            link=url_for("organisations.show_organisation", org_id=org.id, _external=True),
+        )
+        return InviteResult(membership=membership)
+    if user is not None:
+        raise ServiceError(
+            f"{email} has a deactivated account. Ask the superhub administrator about it.",
+            field="email",
+        )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        organisation_id=org.id,
+        email=email,
+        roles=roles,
+        token_hash=_token_hash(token),
+        invited_by_id=by.id,
+        expires_at=utcnow() + timedelta(days=programme().invitation_expiry_days),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(
+        "team.invited",
+        actor=by,
+        subject=invitation,
+        organisation_id=org.id,
+        details={"email": email, "roles": roles},
+    )
+    _send_invitation(invitation, token, by)
+    return InviteResult(invitation=invitation)
+
+
+def _send_invitation(invitation: Invitation, token: str, by: User) -> None:
+    org = invitation.organisation
+    send_email(
+        invitation.email,
+        f"Join {org.name}'s ECHO hub team",
+        "team_invitation",
+        org=org,
+        roles=[HUB_ROLES[r] for r in invitation.roles],
+        by=by,
+        expires_at=invitation.expires_at,
+        link=url_for("organisations.show_invitation", token=token, _external=True),
+    )
+
+
+def _invitation_in(org: Organisation, invitation_id: int) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.organisation_id != org.id:
+        raise NotFound(invitation_id)
+    return invitation
+
+
+def resend_invitation(org: Organisation, *, by: User, invitation_id: int) -> Invitation:
+    """Send a fresh link (the old one stops working) and restart the expiry clock."""
+    _require_lead(by, org)
+    _require_open(org)
+    invitation = _invitation_in(org, invitation_id)
+    if not invitation.is_open:
+        raise ServiceError("This invitation was already accepted or cancelled.")
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = _token_hash(token)
+    invitation.sent_at = utcnow()
+    invitation.send_count += 1
+    invitation.expires_at = utcnow() + timedelta(days=programme().invitation_expiry_days)
+    audit.record(
+        "team.invitation_resent",
+        actor=by,
+        subject=invitation,
+        organisation_id=org.id,
+        details={"email": invitation.email},
+    )
+    _send_invitation(invitation, token, by)
+    return invitation
+
+
+def cancel_invitation(org: Organisation, *, by: User, invitation_id: int) -> Invitation:
+    _require_lead(by, org)
+    _require_open(org)
+    invitation = _invitation_in(org, invitation_id)
+    if not invitation.is_open:
+        raise ServiceError("This invitation was already accepted or cancelled.")
+    invitation.cancelled_at = utcnow()
+    _touch(org)
+    audit.record(
+        "team.invitation_cancelled",
+        actor=by,
+        subject=invitation,
+        organisation_id=org.id,
+        details={"email": invitation.email},
+    )
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation:
+    """The open invitation behind a link; ServiceError when unknown, used, cancelled or expired."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _token_hash(token))
+    )
+    if invitation is None:
+        raise ServiceError(
+            "This invitation link is not valid. It may have been replaced by a newer one: "
+            "check your latest email, or ask your hub lead to resend it."
+        )
+    if invitation.accepted_at is not None:
+        raise ServiceError("This invitation has already been used. Log in to see your team.")
+    if invitation.cancelled_at is not None:
+        raise ServiceError("This invitation was cancelled by the hub lead.")
+    if invitation.expires_at <= utcnow():
+        raise ServiceError("This invitation has expired. Ask your hub lead to send a new one.")
+    if invitation.organisation.stage in journey.CLOSED_STAGES:
+        raise ServiceError("This organisation is no longer in the programme.")
+    return invitation
+
+
+def accept_invitation(token: str, *, user: User) -> Membership:
+    """Join the team from an invitation link, signed in with the invited email address."""
+    invitation = invitation_for_token(token)
+    if auth_services.normalise_email(user.email) != invitation.email:
+        raise ServiceError(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Log out, then register or log in with {invitation.email}."
+        )
+    org = invitation.organisation
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    membership = membership_of(user, org.id)
+    if membership is None:
+        membership = _add_member(org, user, invitation.roles, by=user, via_invitation=True)
+    else:  # added directly in the meantime: merge the roles
+        added = [role for role in invitation.roles if not membership.has_role(role)]
+        for role in added:
+            membership.role_links.append(TeamRole(role=role))
+        audit.record(
+            "team.roles_changed",
+            actor=user,
+            subject=membership,
+            organisation_id=org.id,
+            details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
+        )
+    _touch(org)
+    return membership
+
+
+def _add_member(
+    org: Organisation, user: User, roles: list[str], *, by: User, via_invitation: bool = False
+) -> Membership:
+    membership = Membership(organisation_id=org.id, user_id=user.id, added_by_id=by.id)
+    membership.role_links = [TeamRole(role=r) for r in roles]
+    db.session.add(membership)
+    db.session.flush()
+    audit.record(
+        "team.joined" if via_invitation else "team.member_added",
+        actor=by,
+        subject=membership,
+        organisation_id=org.id,
+        details={"member": user.email, "roles": list(roles)},
+    )
+    return membership
+
+
+def _membership_in(org: Organisation, membership_id: int) -> Membership:
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.organisation_id != org.id:
+        raise NotFound(membership_id)
+    return membership
+
+
+def _lead_count(org: Organisation) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(TeamRole)
+        .join(Membership, Membership.id == TeamRole.membership_id)
+        .where(Membership.organisation_id == org.id, TeamRole.role == "hub_lead")
+    )
+
+
+def change_member_roles(org: Organisation, *, by: User, membership_id: int, roles) -> Membership:
+    _require_lead(by, org)
+    _require_open(org)
+    membership = _membership_in(org, membership_id)
+    roles = _clean_roles(roles)
+    current = membership.roles
+    if current == set(roles):
+        return membership
+    if "hub_lead" in current and "hub_lead" not in roles and _lead_count(org) <= 1:
+        raise ServiceError(
+            "The team needs a hub lead. Make someone else hub lead first.", field="roles"
+        )
+    membership.role_links = [link for link in membership.role_links if link.role in roles] + [
+        TeamRole(role=r) for r in roles if r not in current
+    ]
+    _touch(org)
+    audit.record(
+        "team.roles_changed",
+        actor=by,
+        subject=membership,
+        organisation_id=org.id,
+        details={
+            "member": membership.user.email,
+            "added": sorted(set(roles) - current),
+            "removed": sorted(current - set(roles)),
+        },
+    )
+    return membership
+
+
+def remove_member(org: Organisation, *, by: User, membership_id: int) -> None:
+    _require_lead(by, org)
+    _require_open(org)
+    membership = _membership_in(org, membership_id)
+    if membership.has_role("hub_lead") and _lead_count(org) <= 1:
+        raise ServiceError(
+            "You cannot remove the only hub lead. Make someone else hub lead first, or "
+            "withdraw the organisation."
+        )
+    email = membership.user.email
+    db.session.delete(membership)
+    _touch(org)
+    audit.record(
+        "team.member_removed",
+        actor=by,
+        subject_type="membership",
+        subject_id=membership_id,
+        organisation_id=org.id,
+        details={"member": email},
+    )
+
+
+@dataclass(frozen=True)
+class Composition:
+    """How the team measures up to the programme's rule."""
+
+    counts: dict[str, int]
+    required: tuple[str, ...]
+
+    @property
+    def missing(self) -> list[str]:
+        return [role for role in self.required if not self.counts.get(role)]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def team_composition(org: Organisation) -> Composition:
+    counts: dict[str, int] = dict.fromkeys(HUB_ROLES, 0)
+    for membership in org.memberships:
+        for role in membership.roles:
+            counts[role] = counts.get(role, 0) + 1
+    return Composition(counts=counts, required=programme().required_roles)
+
+
+@functools.cache
+def _team_statement():
+    return (
+        select(Membership)
+        .where(Membership.organisation_id == bindparam("organisation_id"))
+        .options(
+            joinedload(Membership.user).lazyload(User.role_links),
+            selectinload(Membership.role_links),
+        )
+        .order_by(Membership.id)
+    )
+
+
+def team_members(org: Organisation) -> list[Membership]:
+    """The team with each member's account and hub roles (two queries, whatever its size).
+
+    Members' site roles are not loaded; the list also fills `org.memberships` so that
+    later uses of the relationship in the same request do not query again."""
+    if "memberships" in inspect(org).dict:
+        members = org.memberships  # already loaded in this request
+        if all("user" in inspect(m).dict and "role_links" in inspect(m).dict for m in members):
+            return list(members)
+    members = list(db.session.scalars(_team_statement(), {"organisation_id": org.id}))
+    if "memberships" not in inspect(org).dict and org not in db.session.dirty:
+        set_committed_value(org, "memberships", members)
+    return members
