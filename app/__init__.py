@@ -203,12 +203,31 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app.assessment.models import AssessmentStatus
+    from app.certificates.models import CertificateStatus
     from app.core.filters import register_filters
+    from app.immersion.models import AttendanceStatus, BookingStatus, CohortStatus
     from app.organisations.journey import stage_label
+    from app.organisations.models import InvitationStatus, Stage
+    from app.readiness.models import ReviewStatus
+    from app.training.services import ProgressStatus
 
     register_filters(app)
-    # Areas add the helpers of their own vocabulary (core knows no area).
+    # Areas add the helpers of their own vocabulary (core knows no area); templates
+    # compare statuses against the areas' enums, e.g. `org.stage == Stage.APPROVED`.
     app.jinja_env.globals["stage_label"] = stage_label
+    for enum in (
+        AssessmentStatus,
+        AttendanceStatus,
+        BookingStatus,
+        CertificateStatus,
+        CohortStatus,
+        InvitationStatus,
+        ProgressStatus,
+        ReviewStatus,
+        Stage,
+    ):
+        app.jinja_env.globals[enum.__name__] = enum
 
 
 def register_commands(app: Flask) -> None:

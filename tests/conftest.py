@@ -66,7 +66,7 @@ def frozen_clock(request):
         yield traveller
 
 
-# A small, stable curriculum for tests; tests/test_content.py checks the shipped one.
+# A small, stable curriculum for tests; tests/training/test_training.py checks the shipped one.
 TEST_CONTENT_DIR = str(Path(__file__).parent / "fixtures" / "content")
 
 
@@ -296,26 +296,60 @@ def runner(app):
 _counter = itertools.count(1)
 
 
-@pytest.fixture
-def make_user(app):
-    """Factory: make_user(roles=("trainer",), email=None, active=True) -> committed User."""
+def new_user(roles=("applicant",), email=None, name=None, password=PASSWORD, active=True):
+    """A committed user with `roles` (for fixtures of any scope; tests use `make_user`)."""
     from app.auth import services
     from app.extensions import db
 
-    def make(roles=("applicant",), email=None, name=None, password=PASSWORD, active=True):
-        n = next(_counter)
-        user = services.create_user(
-            email=email or f"user{n}@example.org",
-            name=name or f"Test User {n}",
-            password=password,
-            roles=set(roles),
-        )
-        if not active:
-            user.is_active_account = False
-        db.session.commit()
-        return user
+    n = next(_counter)
+    user = services.create_user(
+        email=email or f"user{n}@example.org",
+        name=name or f"Test User {n}",
+        password=password,
+        roles=set(roles),
+    )
+    if not active:
+        user.is_active_account = False
+    db.session.commit()
+    return user
 
-    return make
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user(roles=("trainer",), email=None, active=True) -> committed User."""
+    return new_user
+
+
+@pytest.fixture(scope="module")
+def module_world(_shared_app, _connection):
+    """Opt-in for data a whole module reads (a "world", e.g. the access matrix's
+    organisations with a rendered certificate): module-scoped fixtures that take this one
+    build it once, inside a transaction each test of the module nests its own in; it is
+    rolled back after the module. Yields the app, in a context, for building."""
+    outer = _connection.begin()
+    try:
+        with _shared_app.app_context(), bound_to(_connection):
+            yield _shared_app
+    finally:
+        outer.rollback()
+
+
+@pytest.fixture
+def make_organisation(app, make_user):
+    """Factory: make_organisation(stage="submitted", lead=None, members=None, **details)
+    -> Organisation, built through the services (tests/factories/organisations.py)."""
+    from tests.factories.organisations import organisation_factory
+
+    return organisation_factory(app, make_user)
+
+
+@pytest.fixture
+def make_team(app, make_user, make_organisation):
+    """Factory: make_team(stage="in_training", verified=True) -> Team with every required
+    role held by its own person (tests/factories/immersion.py)."""
+    from tests.factories.immersion import team_factory
+
+    return team_factory(app, make_user, make_organisation)
 
 
 class AuthActions:

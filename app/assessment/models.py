@@ -9,12 +9,13 @@ the same row and never edited afterwards.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import UTCDateTime, utcnow
+from app.core.db import EnumText, UTCDateTime, utcnow
 from app.extensions import db
 
 RECOMMENDATIONS: dict[str, str] = {
@@ -23,7 +24,17 @@ RECOMMENDATIONS: dict[str, str] = {
     "reject": "Reject",
 }
 
-# awaiting_decision → approved | sent_back; request_changes and reject are final at once.
+
+class AssessmentStatus(StrEnum):
+    """awaiting_decision → approved | sent_back; request_changes and reject are final at once."""
+
+    AWAITING_DECISION = "awaiting_decision"
+    APPROVED = "approved"
+    SENT_BACK = "sent_back"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+
+
 ASSESSMENT_STATUSES: dict[str, str] = {
     "awaiting_decision": "Awaiting a second trainer's decision",
     "approved": "Approved",
@@ -56,7 +67,7 @@ class Assessment(db.Model):
     overall_notes: Mapped[str] = mapped_column(Text, default="")
     recommendation: Mapped[str] = mapped_column(String(20))
     changes_list: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[AssessmentStatus] = mapped_column(EnumText(AssessmentStatus), index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_notes: Mapped[str] = mapped_column(Text, default="")

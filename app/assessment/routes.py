@@ -11,7 +11,7 @@ from app.core.forms import attach_error
 from app.core.policy import access, roles
 from app.extensions import db
 from app.organisations.context import organisation_page
-from app.organisations.models import Organisation
+from app.organisations.models import Organisation, Stage
 from app.organisations.policies import ORG_STAFF, ORG_TRAINER
 from app.readiness import services as readiness
 
@@ -26,7 +26,7 @@ bp = Blueprint("assessment", __name__)
 def _render_org(org, form=None, status=200):
     can_write = (
         current_user.has_role("trainer")
-        and org.stage == "readiness_review"
+        and org.stage == Stage.READINESS_REVIEW
         and services.open_assessment(org) is None
     )
     return render_template(

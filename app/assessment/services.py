@@ -17,6 +17,7 @@ from flask import url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from app.assessment.models import AssessmentStatus
 from app.auth.models import User
 from app.certificates import services as certificates
 from app.core import audit
@@ -26,7 +27,7 @@ from app.core.programme import programme
 from app.extensions import db
 from app.organisations import journey
 from app.organisations import services as org_services
-from app.organisations.models import Organisation
+from app.organisations.models import Organisation, Stage
 from app.readiness import services as readiness
 
 from .models import RECOMMENDATIONS, Assessment
@@ -49,7 +50,10 @@ def open_assessment(org: Organisation) -> Assessment | None:
     """The assessment awaiting a second trainer's decision, if any."""
     return db.session.scalar(
         select(Assessment)
-        .where(Assessment.organisation_id == org.id, Assessment.status == "awaiting_decision")
+        .where(
+            Assessment.organisation_id == org.id,
+            Assessment.status == AssessmentStatus.AWAITING_DECISION,
+        )
         .options(joinedload(Assessment.author))
     )
 
@@ -70,7 +74,7 @@ def awaiting_decision() -> list[Assessment]:
     return list(
         db.session.scalars(
             select(Assessment)
-            .where(Assessment.status == "awaiting_decision")
+            .where(Assessment.status == AssessmentStatus.AWAITING_DECISION)
             .options(joinedload(Assessment.author), joinedload(Assessment.organisation))
             .order_by(Assessment.created_at)
         )
@@ -79,11 +83,13 @@ def awaiting_decision() -> list[Assessment]:
 
 def awaiting_assessment() -> list[Organisation]:
     """Organisations in readiness review with no assessment waiting for a decision."""
-    pending = select(Assessment.organisation_id).where(Assessment.status == "awaiting_decision")
+    pending = select(Assessment.organisation_id).where(
+        Assessment.status == AssessmentStatus.AWAITING_DECISION
+    )
     return list(
         db.session.scalars(
             select(Organisation)
-            .where(Organisation.stage == "readiness_review", Organisation.id.not_in(pending))
+            .where(Organisation.stage == Stage.READINESS_REVIEW, Organisation.id.not_in(pending))
             .order_by(Organisation.stage_changed_at)
         )
     )
@@ -105,7 +111,7 @@ def _lock_in_review(org: Organisation) -> None:
     """Serialise assessments of one organisation: take its row lock, check the stage."""
     result = db.session.execute(
         update(Organisation)
-        .where(Organisation.id == org.id, Organisation.stage == "readiness_review")
+        .where(Organisation.id == org.id, Organisation.stage == Stage.READINESS_REVIEW)
         .values(last_activity_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -151,7 +157,7 @@ def write_assessment(
 ) -> Assessment:
     """Record an assessment; request changes and reject take effect at once."""
     _require_trainer(by)
-    if org.stage != "readiness_review":
+    if org.stage != Stage.READINESS_REVIEW:
         raise ServiceError(
             f"Only an organisation in readiness review can be assessed; {org.name} is at "
             f"“{journey.stage_label(org.stage)}”."
@@ -251,7 +257,7 @@ def may_decide(user: User, assessment: Assessment) -> tuple[bool, str]:
     """(allowed, reason if not) for showing or refusing the decision form."""
     if not user.has_role("trainer"):
         return False, "Only superhub trainers decide approvals."
-    if assessment.status != "awaiting_decision":
+    if assessment.status != AssessmentStatus.AWAITING_DECISION:
         return False, f"This assessment was already decided ({assessment.status_label.lower()})."
     if user.id == assessment.author_id and programme().four_eyes:
         return False, (
@@ -279,7 +285,9 @@ def decide(assessment: Assessment, *, by: User, decision: str, notes: str = ""):
     now = utcnow()
     result = db.session.execute(
         update(Assessment)
-        .where(Assessment.id == assessment.id, Assessment.status == "awaiting_decision")
+        .where(
+            Assessment.id == assessment.id, Assessment.status == AssessmentStatus.AWAITING_DECISION
+        )
         .values(
             status="approved" if decision == "approve" else "sent_back",
             decided_by_id=by.id,

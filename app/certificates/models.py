@@ -9,6 +9,7 @@ to run for a certificate to expire.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,15 @@ ISSUE_REASONS: dict[str, str] = {
     "reissue": "Re-issue",
     "renewal": "Renewal",
 }
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
 STATUS_LABELS: dict[str, str] = {
     "valid": "Valid",
     "expired": "Expired",
@@ -101,15 +111,15 @@ class Certificate(db.Model):
         foreign_keys=[supersedes_id], remote_side=[id]
     )
 
-    def status_on(self, today: date) -> str:
+    def status_on(self, today: date) -> CertificateStatus:
         """valid, expired, revoked or superseded; revocation wins over everything."""
         if self.revoked_at is not None:
-            return "revoked"
+            return CertificateStatus.REVOKED
         if self.superseded_by_id is not None:
-            return "superseded"
+            return CertificateStatus.SUPERSEDED
         if self.expires_on < today:
-            return "expired"
-        return "valid"
+            return CertificateStatus.EXPIRED
+        return CertificateStatus.VALID
 
     @property
     def kind_label(self) -> str:

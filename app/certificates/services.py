@@ -30,6 +30,7 @@ from app.core.storage import store_bytes
 from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
+from app.training.services import ProgressStatus
 
 from . import render, signing
 from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
@@ -538,7 +539,7 @@ def trainee_eligibility(membership: Membership) -> TraineeEligibility:
     reasons = []
     if row.missing:
         reasons.append("Modules still to complete: " + ", ".join(m.title for m in row.missing))
-    completed = [p.module.title for p, _ in row.cells if p.status == "complete"]
+    completed = [p.module.title for p, _ in row.cells if p.status == ProgressStatus.COMPLETE]
     if not completed:
         reasons.append("No training module completed yet.")
     best = None

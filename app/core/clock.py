@@ -2,7 +2,7 @@
 
 Code never calls `datetime.now()`, `date.today()` or `time.time()` itself, so one place
 decides what time it is. Tests move this clock (and the libraries' clocks with it) with
-`time-machine`: `tests/test_any_hour.py` runs the time-sensitive journeys at frozen instants
+`time-machine`: tests marked `any_hour` (tests/conftest.py) run at frozen instants
 (late evening, a Monday morning, the last day of a month, either side of a clock change).
 """
 

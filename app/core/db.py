@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +59,24 @@ class UTCDateTime(TypeDecorator):
 
     def __repr__(self) -> str:
         return "UTCDateTime()"
+
+
+class EnumText(TypeDecorator):
+    """A `StrEnum` stored as its text (VARCHAR, no database enum): rows read back as enum
+    members, and a value that is not a member is refused on the way in."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 20):
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
 
 
 def contains_pattern(text: str) -> str:

@@ -3,7 +3,7 @@
 Views are decorated with `@access(PUBLIC)`, `@access(AUTHENTICATED)` or
 `@access(roles("admin"))`. A `before_request` hook looks up the policy of the
 matched endpoint and enforces it, so a forgotten decorator fails closed (403),
-and `tests/test_access_policy.py` fails CI for any endpoint without a policy.
+and `tests/core/test_access_policy.py` fails CI for any endpoint without a policy.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ from app.demo.people import DEMO_DOMAIN, demo_email, person
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.models import ImmersionCohort, ImmersionSession
-from app.organisations.models import Organisation
+from app.organisations.models import Organisation, Stage
+from app.readiness.models import ReviewStatus
 
 ORGANISATION = "Glen Affric Hospice"
 # Who is who (demo account names, as in app.demo.services): Glen Affric's hub lead,
@@ -87,7 +88,7 @@ def _ensure_agreements_verified(org: Organisation, lead: User, trainer: User, lo
 
     for kind, label in AGREEMENT_KINDS.items():
         current = readiness.current_agreements(org)[kind]
-        if current is not None and current.status == "accepted":
+        if current is not None and current.status == ReviewStatus.ACCEPTED:
             continue
         upload = FileStorage(
             stream=io.BytesIO(_pdf(f"{org.name}: {label} (signed)")),
@@ -267,7 +268,7 @@ def seed_immersion(log: Callable[[str], None]) -> None:
     if db.session.scalar(select(ImmersionCohort.id).limit(1)) is not None:
         return
     org = db.session.scalar(select(Organisation).where(Organisation.name == ORGANISATION))
-    if org is None or org.stage != "in_training":
+    if org is None or org.stage != Stage.IN_TRAINING:
         log(f"Immersion demo skipped: {ORGANISATION} is not in training")
         return
     trainer = person(f"trainer@{DEMO_DOMAIN}")

@@ -19,7 +19,10 @@ from app.immersion.models import (
     ATTENDANCE_STATUSES,
     AttendanceChange,
     AttendanceRecord,
+    AttendanceStatus,
     Booking,
+    BookingStatus,
+    CohortStatus,
     ImmersionCohort,
     ImmersionSession,
 )
@@ -233,7 +236,7 @@ def attendance_grid(cohort: ImmersionCohort, organisation_id: int | None = None)
         counted = sum(
             1
             for r, minimum in zip(cells, minimums, strict=True)
-            if r is not None and r.status != "absent" and r.minutes >= minimum
+            if r is not None and r.status != AttendanceStatus.ABSENT and r.minutes >= minimum
         )
         summaries[attendee.user_id] = AttendeeSummary(
             attendee.user,
@@ -259,7 +262,7 @@ def organisation_attendance(org: Organisation) -> list[tuple[Booking, dict]]:
     result = []
     for booking in bookings:
         summaries = {}
-        if booking.status == "confirmed":
+        if booking.status == BookingStatus.CONFIRMED:
             _a, _s, _r, all_summaries = attendance_grid(booking.cohort, org.id)
             summaries = {
                 a.user_id: all_summaries[a.user_id]
@@ -284,7 +287,9 @@ def attendance_standing(org: Organisation) -> AttendanceStanding:
     recorded = False
     for booking, summaries in organisation_attendance(org):
         for user_id, summary in summaries.items():
-            recorded = recorded or summary.counted > 0 or booking.cohort.status == "completed"
+            recorded = (
+                recorded or summary.counted > 0 or booking.cohort.status == CohortStatus.COMPLETED
+            )
             if summary.met:
                 met_users.add(user_id)
     return AttendanceStanding(recorded, frozenset(met_users))

@@ -22,11 +22,13 @@ from app.immersion.ical import cohort_calendar
 from app.immersion.models import (
     Booking,
     BookingAttendee,
+    BookingStatus,
+    CohortStatus,
     ImmersionCohort,
     ImmersionSession,
 )
 from app.organisations import services as org_services
-from app.organisations.models import Membership, Organisation
+from app.organisations.models import Membership, Organisation, Stage
 from app.readiness.facts import agreements_verified
 
 
@@ -64,7 +66,7 @@ def _lock_cohort(cohort: ImmersionCohort) -> None:
 
 
 def _booking_open(cohort: ImmersionCohort) -> None:
-    if cohort.status not in ("open", "full"):
+    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
         raise ServiceError(f"Booking for “{cohort.title}” is closed.")
     if utcnow() > cohort.booking_deadline:
         raise ServiceError(f"The booking deadline for “{cohort.title}” has passed.")
@@ -86,7 +88,7 @@ def bookable_cohorts(org: Organisation, *, also: int | None = None) -> list[Imme
         cohort
         for cohort, _confirmed, _waiting in list_cohorts()
         if (
-            cohort.status in ("open", "full")
+            cohort.status in (CohortStatus.OPEN, CohortStatus.FULL)
             and cohort.id not in booked
             and now <= cohort.booking_deadline
         )
@@ -98,7 +100,7 @@ def book(org: Organisation, cohort: ImmersionCohort, *, by: User, attendee_ids) 
     """Book the team onto a cohort: a place if one is free, otherwise the waiting list."""
     if not org_services.is_hub_lead(by, org):
         raise ServiceError("Only the organisation's hub lead can book Immersion.")
-    if org.stage != "in_training":
+    if org.stage != Stage.IN_TRAINING:
         raise ServiceError("Immersion is booked while the organisation is in training.")
     if not agreements_verified(org):
         raise ServiceError(
@@ -167,13 +169,15 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
     if booking.status not in ACTIVE:
         raise ServiceError("This booking is already cancelled.")
     cohort = booking.cohort
-    if cohort.status == "completed" or any(s.starts_at <= utcnow() for s in cohort.sessions):
+    if cohort.status == CohortStatus.COMPLETED or any(
+        s.starts_at <= utcnow() for s in cohort.sessions
+    ):
         raise ServiceError(
             "This cohort has already started, so the booking can no longer be cancelled: "
             "its attendance counts towards your readiness."
         )
     _lock_cohort(cohort)
-    was_confirmed = booking.status == "confirmed"
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
     booking.status = "cancelled"
     booking.cancelled_at = utcnow()
     audit.record(
@@ -188,7 +192,7 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
     if was_confirmed:
         promoted = db.session.scalar(
             select(Booking)
-            .where(Booking.cohort_id == cohort.id, Booking.status == "waiting")
+            .where(Booking.cohort_id == cohort.id, Booking.status == BookingStatus.WAITING)
             .order_by(Booking.queued_at, Booking.id)
             .limit(1)
         )
@@ -203,7 +207,7 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
                 details={"cohort": cohort.id},
             )
             _send_booking_email(promoted, promoted_from_waiting=True)
-        elif cohort.status == "full":
+        elif cohort.status == CohortStatus.FULL:
             cohort.status = "open"
     return promoted
 
@@ -218,9 +222,9 @@ def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -
         {a.user.email for a in booking.attendees}
         | {m.user.email for m in org.memberships if m.has_role("hub_lead")}
     )
+    confirmed = booking.status == BookingStatus.CONFIRMED
     subject, body = render_email(
-        f"{'Your place is confirmed' if booking.status == 'confirmed' else 'Waiting list'}: "
-        f"{cohort.title}",
+        f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}",
         "immersion_booking",
         org=org,
         cohort=cohort,
@@ -229,7 +233,7 @@ def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -
         link=url_for("immersion.team_immersion", org_id=org.id, _external=True),
     )
     message = EmailMessage(subject=subject, body=body, to=recipients)
-    if booking.status == "confirmed":
+    if booking.status == BookingStatus.CONFIRMED:
         message.attach("immersion.ics", cohort_calendar(cohort), "text/calendar")
     message.send()
 
@@ -242,7 +246,7 @@ def upcoming_for(user: User, now: datetime | None = None):
         select(ImmersionSession, Booking)
         .join(Booking, Booking.cohort_id == ImmersionSession.cohort_id)
         .join(BookingAttendee, BookingAttendee.booking_id == Booking.id)
-        .where(BookingAttendee.user_id == user.id, Booking.status == "confirmed")
+        .where(BookingAttendee.user_id == user.id, Booking.status == BookingStatus.CONFIRMED)
         .order_by(ImmersionSession.starts_at)
     ).all()
     result = []

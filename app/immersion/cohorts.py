@@ -21,6 +21,7 @@ from app.extensions import db
 from app.immersion.models import (
     Booking,
     BookingAttendee,
+    BookingStatus,
     ImmersionCohort,
     ImmersionSession,
 )
@@ -180,7 +181,7 @@ def confirmed_count(cohort: ImmersionCohort) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Booking)
-        .where(Booking.cohort_id == cohort.id, Booking.status == "confirmed")
+        .where(Booking.cohort_id == cohort.id, Booking.status == BookingStatus.CONFIRMED)
     )
 
 
@@ -196,7 +197,7 @@ def booked_attendees(
         db.session.scalars(
             stmt.join(Booking, Booking.id == BookingAttendee.booking_id)
             .join(User, User.id == BookingAttendee.user_id)
-            .where(Booking.cohort_id == cohort.id, Booking.status == "confirmed")
+            .where(Booking.cohort_id == cohort.id, Booking.status == BookingStatus.CONFIRMED)
             .options(
                 selectinload(BookingAttendee.booking).selectinload(Booking.organisation),
                 # Attendees' site roles are never needed here: skip a query and 1 object each.

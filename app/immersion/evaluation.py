@@ -15,6 +15,8 @@ from app.immersion.cohorts import booked_attendees
 from app.immersion.models import (
     Booking,
     BookingAttendee,
+    BookingStatus,
+    CohortStatus,
     EvaluationResponse,
     ImmersionCohort,
 )
@@ -34,7 +36,7 @@ def is_attendee(user: User, cohort: ImmersionCohort) -> bool:
 
 def evaluation_open(cohort: ImmersionCohort) -> bool:
     return (
-        cohort.status == "completed"
+        cohort.status == CohortStatus.COMPLETED
         and cohort.evaluation_closes_at is not None
         and utcnow() < cohort.evaluation_closes_at
     )
@@ -103,8 +105,8 @@ def pending_evaluations(user: User) -> list[ImmersionCohort]:
             .join(BookingAttendee, BookingAttendee.booking_id == Booking.id)
             .where(
                 BookingAttendee.user_id == user.id,
-                Booking.status == "confirmed",
-                ImmersionCohort.status == "completed",
+                Booking.status == BookingStatus.CONFIRMED,
+                ImmersionCohort.status == CohortStatus.COMPLETED,
                 ImmersionCohort.evaluation_closes_at > utcnow(),
             )
         )

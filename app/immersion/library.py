@@ -12,6 +12,7 @@ from app.extensions import db
 from app.immersion.cohorts import _require_staff
 from app.immersion.models import (
     Booking,
+    BookingStatus,
     ImmersionCohort,
     ImmersionSession,
     SessionResource,
@@ -78,7 +79,7 @@ def can_use_library(user: User, cohort: ImmersionCohort) -> bool:
             .join(Membership, Membership.organisation_id == Booking.organisation_id)
             .where(
                 Booking.cohort_id == cohort.id,
-                Booking.status == "confirmed",
+                Booking.status == BookingStatus.CONFIRMED,
                 Membership.user_id == user.id,
             )
         )

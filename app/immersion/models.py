@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import UTCDateTime, utcnow
+from app.core.db import EnumText, UTCDateTime, utcnow
 from app.extensions import db
 from app.organisations.models import Organisation
+
+
+class CohortStatus(StrEnum):
+    OPEN = "open"
+    FULL = "full"  # open, with a waiting list
+    CLOSED = "closed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    PARTIAL = "partial"
+    ABSENT = "absent"
+
 
 COHORT_STATUSES = {
     "open": "Open for booking",
@@ -29,7 +51,9 @@ class ImmersionCohort(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     capacity: Mapped[int] = mapped_column(Integer)  # organisations
     booking_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[CohortStatus] = mapped_column(
+        EnumText(CohortStatus), default=CohortStatus.OPEN, index=True
+    )
     # Attendance rules: a session counts at this % of its length; the cohort is met at
     # this % of sessions (programme defaults, adjustable per cohort).
     session_minimum_percent: Mapped[int] = mapped_column(Integer, default=75)
@@ -86,7 +110,7 @@ class Booking(db.Model):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(20), index=True)  # confirmed, waiting, cancelled
+    status: Mapped[BookingStatus] = mapped_column(EnumText(BookingStatus), index=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -126,7 +150,7 @@ class AttendanceRecord(db.Model):
         ForeignKey("immersion_session.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[AttendanceStatus] = mapped_column(EnumText(AttendanceStatus, 10))
     minutes: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str] = mapped_column(String(10), default="hand")  # hand or zoom
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -146,9 +170,9 @@ class AttendanceChange(db.Model):
     record_id: Mapped[int] = mapped_column(
         ForeignKey("immersion_attendance.id", ondelete="CASCADE"), index=True
     )
-    old_status: Mapped[str] = mapped_column(String(10))
+    old_status: Mapped[AttendanceStatus] = mapped_column(EnumText(AttendanceStatus, 10))
     old_minutes: Mapped[int] = mapped_column(Integer)
-    new_status: Mapped[str] = mapped_column(String(10))
+    new_status: Mapped[AttendanceStatus] = mapped_column(EnumText(AttendanceStatus, 10))
     new_minutes: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

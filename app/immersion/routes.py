@@ -46,6 +46,8 @@ from app.immersion.models import (
     ATTENDANCE_STATUSES,
     Booking,
     BookingAttendee,
+    BookingStatus,
+    CohortStatus,
 )
 from app.immersion.policies import (
     BOOKING_LEAD,
@@ -168,7 +170,9 @@ def _render_cohort(cohort, status=200, session_form=None):
         summaries=summaries,
         bookings=bookings,
         session_form=session_form,
-        status_form=CohortStatusForm(status=cohort.status if cohort.status != "full" else "open"),
+        status_form=CohortStatusForm(
+            status=cohort.status if cohort.status != CohortStatus.FULL else "open"
+        ),
         zoom_form=ZoomReportForm(),
     ), status
 
@@ -445,7 +449,7 @@ def book(org_id: int, cohort_id: int):
         else:
             flash(
                 f"Booked on “{cohort.title}”: place confirmed."
-                if booking.status == "confirmed"
+                if booking.status == BookingStatus.CONFIRMED
                 else f"“{cohort.title}” is full: you are on the waiting list.",
                 "success",
             )

@@ -28,6 +28,7 @@ from app.organisations.models import (
     VC_LICENCE,
     HubApplication,
     Organisation,
+    Stage,
 )
 
 # (field, label) in the order the form shows them; all required on submit.
@@ -85,7 +86,7 @@ def save_application(org: Organisation, *, by: User, data: dict) -> list[str]:
     """Save the application as a draft (nothing is required yet); returns changed fields."""
     _require_lead(by, org)
     _require_open(org, "edited")
-    if org.stage != "draft":
+    if org.stage != Stage.DRAFT:
         raise ServiceError(
             "The application has been submitted and is locked while the superhub reviews it."
         )
@@ -144,7 +145,7 @@ def submit_application(org: Organisation, *, by: User) -> None:
     """Submit for screening: every required field filled; the trainers are emailed."""
     _require_lead(by, org)
     missing = missing_fields(org.application)
-    if missing and org.stage == "draft":
+    if missing and org.stage == Stage.DRAFT:
         raise ServiceError(
             "Complete these before submitting: " + "; ".join(label for _, label in missing) + "."
         )

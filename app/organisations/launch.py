@@ -10,7 +10,7 @@ from app.core import clock
 from app.core.errors import ServiceError
 from app.organisations import journey
 from app.organisations.access import is_hub_lead
-from app.organisations.models import Organisation
+from app.organisations.models import Organisation, Stage
 
 
 def record_launch(org: Organisation, *, by: User, first_session_on: date | None) -> None:
@@ -18,7 +18,7 @@ def record_launch(org: Organisation, *, by: User, first_session_on: date | None)
     future, and not before the day the hub was approved."""
     if not is_hub_lead(by, org):
         raise ServiceError("Only the organisation's hub lead can record the launch.")
-    if org.stage != "approved":
+    if org.stage != Stage.APPROVED:
         raise ServiceError(
             f"Only an approved hub can record its launch; {org.name} is at "
             f"“{journey.stage_label(org.stage)}”."

@@ -19,6 +19,7 @@ from app.organisations.models import (
     HubApplication,
     Membership,
     Organisation,
+    Stage,
     TeamRole,
 )
 
@@ -103,7 +104,7 @@ def screening_queue() -> list[tuple[Organisation, int, list[User]]]:
     rows = db.session.execute(
         select(Organisation, _team_size().label("team_size"))
         .join(HubApplication, HubApplication.organisation_id == Organisation.id)
-        .where(Organisation.stage == "submitted")
+        .where(Organisation.stage == Stage.SUBMITTED)
         .options(selectinload(Organisation.application))
         .order_by(HubApplication.submitted_at.asc(), Organisation.id)
     ).all()

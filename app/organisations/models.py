@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import UTCDateTime, utcnow
+from app.core.db import EnumText, UTCDateTime, utcnow
 from app.extensions import db
 
 ORGANISATION_TYPES: dict[str, str] = {
@@ -46,6 +47,26 @@ VC_LICENCE: dict[str, str] = {
 NAME_MAX = 200
 
 
+class Stage(StrEnum):
+    """Where an organisation is on its journey (labels and moves in `journey.py`)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_TRAINING = "in_training"
+    READINESS_REVIEW = "readiness_review"
+    APPROVED = "approved"
+    LAUNCHED = "launched"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
 class Organisation(db.Model):
     cache_groups = ("directory",)
     cache_columns = ("name", "nation", "org_type", "stage")
@@ -60,7 +81,7 @@ class Organisation(db.Model):
     address: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
-    stage: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    stage: Mapped[Stage] = mapped_column(EnumText(Stage), index=True, default=Stage.DRAFT)
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Trainer's message when changes were requested; cleared on resubmission.
     changes_requested: Mapped[str] = mapped_column(Text, default="")
@@ -204,14 +225,14 @@ class Invitation(db.Model):
     def is_open(self) -> bool:
         return self.accepted_at is None and self.cancelled_at is None
 
-    def status(self, now: datetime) -> str:
+    def status(self, now: datetime) -> InvitationStatus:
         if self.accepted_at:
-            return "accepted"
+            return InvitationStatus.ACCEPTED
         if self.cancelled_at:
-            return "cancelled"
+            return InvitationStatus.CANCELLED
         if self.expires_at <= now:
-            return "expired"
-        return "pending"
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
 
 
 class StageChange(db.Model):
@@ -223,8 +244,8 @@ class StageChange(db.Model):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
-    from_stage: Mapped[str] = mapped_column(String(20))
-    to_stage: Mapped[str] = mapped_column(String(20))
+    from_stage: Mapped[Stage] = mapped_column(EnumText(Stage))
+    to_stage: Mapped[Stage] = mapped_column(EnumText(Stage))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text, default="")
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -22,7 +22,7 @@ from app.organisations.forms import (
     OrganisationForm,
     WithdrawForm,
 )
-from app.organisations.models import NATIONS
+from app.organisations.models import NATIONS, Stage
 from app.organisations.policies import (
     INVITATION_LEAD,
     JOINER,
@@ -162,7 +162,7 @@ def withdraw_organisation(org_id: int):
 
 
 def _render_application(org, form, status=200, missing_shown=False):
-    can_edit = services.is_hub_lead(current_user, org) and org.stage == "draft"
+    can_edit = services.is_hub_lead(current_user, org) and org.stage == Stage.DRAFT
     return render_template(
         "organisations/application.html",
         form=form,

@@ -26,6 +26,7 @@ from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.pagination import Page
 from app.extensions import db
+from app.immersion.models import CohortStatus
 from app.organisations import services as org_services
 from app.organisations.models import NATIONS, HubApplication, Organisation
 
@@ -300,7 +301,7 @@ def _compute_impact() -> Impact:
     sessions = db.session.scalar(
         select(func.count(ImmersionSession.id))
         .join(ImmersionCohort, ImmersionCohort.id == ImmersionSession.cohort_id)
-        .where(ImmersionSession.starts_at < now, ImmersionCohort.status != "cancelled")
+        .where(ImmersionSession.starts_at < now, ImmersionCohort.status != CohortStatus.CANCELLED)
     )
     responses = db.session.scalars(select(EvaluationResponse.ratings)).all()
     rated = [r.get("recommend") for r in responses if isinstance(r, dict) and r.get("recommend")]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.readiness.models import AGREEMENT_KINDS, Agreement
+from app.readiness.models import AGREEMENT_KINDS, Agreement, ReviewStatus
 
 
 def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
@@ -20,7 +20,7 @@ def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
     current: dict[str, Agreement | None] = dict.fromkeys(AGREEMENT_KINDS)
     for agreement in db.session.scalars(
         select(Agreement)
-        .where(Agreement.organisation_id == org.id, Agreement.status != "superseded")
+        .where(Agreement.organisation_id == org.id, Agreement.status != ReviewStatus.SUPERSEDED)
         .options(selectinload(Agreement.file), selectinload(Agreement.reviewed_by))
         .order_by(Agreement.id)
     ):
@@ -30,4 +30,7 @@ def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
 
 def agreements_verified(org: Organisation) -> bool:
     """Both partnership agreements verified by a trainer."""
-    return all(a is not None and a.status == "accepted" for a in current_agreements(org).values())
+    return all(
+        a is not None and a.status == ReviewStatus.ACCEPTED
+        for a in current_agreements(org).values()
+    )

@@ -7,18 +7,32 @@ superseded and stays in the history.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.db import UTCDateTime, utcnow
+from app.core.db import EnumText, UTCDateTime, utcnow
 from app.extensions import db
 
 AGREEMENT_KINDS: dict[str, str] = {
     "ip_terms": "IP Terms of Use Agreement",
     "collaboration": "Statement of Collaboration",
 }
+
+
+class ReviewStatus(StrEnum):
+    """An agreement's or a checklist answer's review: submitted, then accepted, rejected
+    or sent back for changes; replaced (superseded) by a newer version."""
+
+    NOT_STARTED = "not_started"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+
 
 REVIEW_STATUSES: dict[str, str] = {
     "not_started": "Not started",
@@ -64,7 +78,9 @@ class Agreement(db.Model):
     signatory_name: Mapped[str] = mapped_column(String(120))
     signatory_role: Mapped[str] = mapped_column(String(120))
     signed_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    status: Mapped[ReviewStatus] = mapped_column(
+        EnumText(ReviewStatus), default=ReviewStatus.SUBMITTED, index=True
+    )
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -108,7 +124,9 @@ class ChecklistAnswer(db.Model):
     attested_by_name: Mapped[str] = mapped_column(String(120), default="")
     attested_by_role: Mapped[str] = mapped_column(String(120), default="")
     file_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_file.id"))
-    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    status: Mapped[ReviewStatus] = mapped_column(
+        EnumText(ReviewStatus), default=ReviewStatus.SUBMITTED, index=True
+    )
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

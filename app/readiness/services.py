@@ -35,6 +35,7 @@ from app.readiness.models import (
     ChecklistAnswer,
     ChecklistComment,
     EvidenceFile,
+    ReviewStatus,
 )
 
 # Agreements and checklist answers are worked on while the organisation is in training.
@@ -78,7 +79,7 @@ def _decide(model, record_id: int, **values) -> bool:
     """Compare-and-set a decision on a record still `submitted`; False if someone was first."""
     result = db.session.execute(
         update(model)
-        .where(model.id == record_id, model.status == "submitted")
+        .where(model.id == record_id, model.status == ReviewStatus.SUBMITTED)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -161,7 +162,7 @@ def upload_agreement(
     current = current_agreements(org)[kind]
     if (current.id if current else None) != based_on:
         raise _stale("agreement")
-    if current is not None and current.status == "accepted":
+    if current is not None and current.status == ReviewStatus.ACCEPTED:
         raise ServiceError(
             f"The {AGREEMENT_KINDS[kind]} is already verified. Ask a trainer if it needs replacing."
         )
@@ -212,7 +213,7 @@ def review_agreement(
         raise NotFound(agreement_id)
     if kind is not None and agreement.kind != kind:
         raise NotFound(agreement_id)  # the form belongs to the other agreement
-    if agreement.status != "submitted":
+    if agreement.status != ReviewStatus.SUBMITTED:
         raise _stale("agreement")
     reason = (reason or "").strip()
     if decision == "reject" and not reason:
@@ -359,7 +360,9 @@ def submit_answer(
         answer.file_id = evidence.id
         answer.text_value = (given.text or "").strip()[:2000]
     if current is not None:
-        current.status = "superseded" if current.status == "submitted" else current.status
+        current.status = (
+            "superseded" if current.status == ReviewStatus.SUBMITTED else current.status
+        )
     db.session.add(answer)
     db.session.flush()
     org.last_activity_at = utcnow()
@@ -384,7 +387,7 @@ def review_answer(
     _require_trainer(by)
     item = _item(item_key)
     current = current_answers(org).get(item.key)
-    if current is None or current.id != answer_id or current.status != "submitted":
+    if current is None or current.id != answer_id or current.status != ReviewStatus.SUBMITTED:
         raise _stale("item")
     comment = (comment or "").strip()
     if decision == "changes" and not comment:
@@ -499,11 +502,14 @@ def _queue_statements():
     return (
         select(Agreement)
         .join(Organisation, Organisation.id == Agreement.organisation_id)
-        .where(Agreement.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES))
+        .where(Agreement.status == ReviewStatus.SUBMITTED, Organisation.stage.in_(EDITABLE_STAGES))
         .options(selectinload(Agreement.file)),
         select(ChecklistAnswer)
         .join(Organisation, Organisation.id == ChecklistAnswer.organisation_id)
-        .where(ChecklistAnswer.status == "submitted", Organisation.stage.in_(EDITABLE_STAGES)),
+        .where(
+            ChecklistAnswer.status == ReviewStatus.SUBMITTED,
+            Organisation.stage.in_(EDITABLE_STAGES),
+        ),
     )
 
 
@@ -608,15 +614,17 @@ def requirements(org: Organisation) -> list[Requirement]:
     # checks below all read it (team_members fills org.memberships for them).
     members = org_services.team_members(org)
     agreements = current_agreements(org)
-    verified = [a for a in agreements.values() if a is not None and a.status == "accepted"]
+    verified = [
+        a for a in agreements.values() if a is not None and a.status == ReviewStatus.ACCEPTED
+    ]
     missing = []
     for kind, label in AGREEMENT_KINDS.items():
         a = agreements[kind]
         if a is None:
             missing.append(f"{label}: not uploaded")
-        elif a.status == "submitted":
+        elif a.status == ReviewStatus.SUBMITTED:
             missing.append(f"{label}: waiting for a trainer to verify it")
-        elif a.status == "rejected":
+        elif a.status == ReviewStatus.REJECTED:
             missing.append(f"{label}: rejected — {a.review_reason}")
     result.append(
         Requirement(
@@ -677,16 +685,16 @@ def requirements(org: Organisation) -> list[Requirement]:
     accepted = [
         i
         for i in required_items
-        if answers.get(i.key) is not None and answers[i.key].status == "accepted"
+        if answers.get(i.key) is not None and answers[i.key].status == ReviewStatus.ACCEPTED
     ]
     pending = []
     for item in required_items:
         answer = answers.get(item.key)
         if answer is None:
             pending.append(f"{item.title}: not answered")
-        elif answer.status == "submitted":
+        elif answer.status == ReviewStatus.SUBMITTED:
             pending.append(f"{item.title}: waiting for review")
-        elif answer.status == "changes_requested":
+        elif answer.status == ReviewStatus.CHANGES_REQUESTED:
             pending.append(f"{item.title}: changes requested")
     result.append(
         Requirement(

@@ -15,6 +15,7 @@ from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_LEAD_OR_STAFF
 from app.training import services
 from app.training.policies import LEARNER, PROGRAMME_READERS, TRAINEE
+from app.training.services import ProgressStatus
 
 bp = Blueprint("training", __name__)
 
@@ -32,7 +33,7 @@ def my_training():
     progress = services.progress_of(user)
     required = [p for p in progress if p.module.required_by(my_roles)]
     optional = [p for p in progress if not p.module.required_by(my_roles)]
-    done = sum(p.status == "complete" for p in required)
+    done = sum(p.status == ProgressStatus.COMPLETE for p in required)
     return render_template(
         "training/my_training.html",
         can_train=services.can_train(user, standing),

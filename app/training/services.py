@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import (
@@ -95,6 +96,16 @@ def can_train(user: User, standing: tuple[bool, set[str]] | None = None) -> bool
 
 # --- progress --------------------------------------------------------------------------
 
+
+class ProgressStatus(StrEnum):
+    """A person's standing on one module."""
+
+    COMPLETE = "complete"
+    NEEDS_REVIEW = "needs_review"  # completed an earlier version that no longer counts
+    IN_PROGRESS = "in_progress"
+    NOT_STARTED = "not_started"
+
+
 STATUS_LABELS = {
     "complete": "Complete",
     "needs_review": "Updated — please review",
@@ -127,7 +138,7 @@ class ModuleProgress:
 
     @property
     def percent(self) -> int:
-        if self.status == "complete":
+        if self.status == ProgressStatus.COMPLETE:
             return 100
         return round(100 * self.steps_done / self.steps_total)
 
@@ -231,13 +242,13 @@ def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgres
             versions = completions.get(key, [])
             valid = [v for v in versions if v >= floors.get(module.slug, 1)]
             if valid:
-                status = "complete"
+                status = ProgressStatus.COMPLETE
             elif versions:
-                status = "needs_review"
+                status = ProgressStatus.NEEDS_REVIEW
             elif read or tries:
-                status = "in_progress"
+                status = ProgressStatus.IN_PROGRESS
             else:
-                status = "not_started"
+                status = ProgressStatus.NOT_STARTED
             result[key] = ModuleProgress(
                 module=module,
                 status=status,
@@ -261,7 +272,7 @@ def progress_of(user: User) -> list[ModuleProgress]:
 def _maybe_complete(user: User, module: Module) -> bool:
     """Record completion when every lesson is read and the check is passed; True if new."""
     progress = progress_for([user.id])[(user.id, module.slug)]
-    if progress.status == "complete":
+    if progress.status == ProgressStatus.COMPLETE:
         return False
     if progress.next_lesson is not None or not progress.passed:
         return False
@@ -426,7 +437,11 @@ class MemberProgress:
 
     @property
     def missing(self) -> list[Module]:
-        return [p.module for p, required in self.cells if required and p.status != "complete"]
+        return [
+            p.module
+            for p, required in self.cells
+            if required and p.status != ProgressStatus.COMPLETE
+        ]
 
 
 def team_progress(members: list[Membership]) -> list[MemberProgress]:
@@ -461,7 +476,7 @@ def required_completion_rate(rows: list[MemberProgress]) -> tuple[int, int]:
         for progress, required in row.cells:
             if required:
                 total += 1
-                done += progress.status == "complete"
+                done += progress.status == ProgressStatus.COMPLETE
     return done, total
 
 
@@ -493,7 +508,7 @@ def programme_overview():
             if required:
                 per_module[progress.module.slug][1] += 1
                 entry[2] += 1
-                if progress.status == "complete":
+                if progress.status == ProgressStatus.COMPLETE:
                     per_module[progress.module.slug][0] += 1
                     entry[1] += 1
     return rows, per_module, list(per_org.values())

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.certificate_factories import pdf_text
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav, team_in_training
+from tests.factories.certificates import pdf_text
 
 pytestmark = pytest.mark.e2e
 
@@ -35,8 +35,8 @@ def _revoked_hub(live_app, create_account) -> tuple[str, bytes]:
     from app.extensions import db
     from app.organisations.models import Organisation
     from app.readiness import services as readiness
-    from tests.certificate_factories import approve, write
-    from tests.readiness_factories import agreement
+    from tests.factories.certificates import approve, write
+    from tests.factories.readiness import agreement
 
     org_id, lead, _members = team_in_training(live_app, create_account, ORG)
     author = create_account(roles=("trainer",), name="Ada Assessor")

@@ -16,9 +16,9 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.certificate_factories import flip_byte, pdf_text, qr_payloads
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav, team_in_training
+from tests.factories.certificates import flip_byte, pdf_text, qr_payloads
 
 pytestmark = pytest.mark.e2e
 

@@ -16,13 +16,16 @@ axe-core.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import error_summary as problem
+from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
+from tests.factories.readiness import verify_agreements
 
 pytestmark = pytest.mark.e2e
 
@@ -46,39 +49,6 @@ AGREEMENTS_REASON = (
 # --- set-up through the services ----------------------------------------------------------
 
 
-def _verify_agreements(org, lead) -> None:
-    """Both partnership agreements on file and verified (rows made directly)."""
-    from app.core.db import utcnow
-    from app.extensions import db
-    from app.readiness.models import AGREEMENT_KINDS, Agreement, EvidenceFile
-
-    for kind in AGREEMENT_KINDS:
-        evidence = EvidenceFile(
-            organisation_id=org.id,
-            storage_key=f"e2e-agreements/{org.id}-{kind}.pdf",
-            original_name=f"{kind}-signed.pdf",
-            content_type="application/pdf",
-            size=2048,
-            sha256=f"{org.id:032x}{len(kind):032x}",
-            uploaded_by_id=lead.id,
-        )
-        db.session.add(evidence)
-        db.session.flush()
-        db.session.add(
-            Agreement(
-                organisation_id=org.id,
-                kind=kind,
-                file_id=evidence.id,
-                signatory_name="Alasdair Baird",
-                signatory_role="Chief Executive",
-                signed_on=date.today() - timedelta(days=10),
-                status="accepted",
-                submitted_by_id=lead.id,
-                reviewed_at=utcnow(),
-            )
-        )
-
-
 def organisation_in_training(live_app, lead, team, name: str, *, verified: bool) -> int:
     """An organisation in training led by `lead`, with `team` as [(account, roles)]."""
     from app.auth.services import get_user_by_email
@@ -95,8 +65,9 @@ def organisation_in_training(live_app, lead, team, name: str, *, verified: bool)
         for account, roles in team:
             services.invite_member(org, by=lead_user, email=account[0], roles=roles)
         org.stage = "in_training"
+        db.session.flush()
         if verified:
-            _verify_agreements(org, lead_user)
+            verify_agreements(org, lead_user)
         db.session.flush()
         assert agreements_verified(org) is verified
         db.session.commit()
@@ -130,25 +101,8 @@ def write_zoom_report(path: Path, people: dict[str, tuple[str, str]], host) -> P
 # --- page helpers ------------------------------------------------------------------------
 
 
-def main_nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
-def flash(page: Page, text: str):
-    return page.get_by_role("status").filter(has_text=text)
-
-
-def problem(page: Page):
-    return page.get_by_role("alert").filter(has_text="There is a problem")
-
-
 def org_tab(page: Page, org_name: str, tab: str):
     return page.get_by_role("navigation", name=org_name).get_by_role("link", name=tab, exact=True)
-
-
-def requirement(page: Page, title: str):
-    panel = page.get_by_role("region", name="Readiness requirements")
-    return panel.locator("li.requirement").filter(has_text=title)
 
 
 def booking_card(page: Page):

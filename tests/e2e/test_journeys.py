@@ -7,17 +7,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import error_summary, main_nav
+
 pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "lantern-orchard-pebble-violin"
-
-
-def main_nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
-def error_summary(page: Page):
-    return page.get_by_role("alert").filter(has_text="There is a problem")
 
 
 def log_in(page: Page, email: str, password: str, assert_accessible) -> None:

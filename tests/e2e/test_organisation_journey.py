@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD
+from tests.e2e.helpers import error_summary, flash, main_nav
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +26,8 @@ COORDINATOR_PASSWORD = "copper-fjord-meadow-quartz"
 CHANGES_MESSAGE = "Please say which care homes in Cumbria will join as spokes."
 
 
-def main_nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
 def org_nav(page: Page, name: str = ORG_NAME):
     return page.get_by_role("navigation", name=name)
-
-
-def error_summary(page: Page):
-    return page.get_by_role("alert").filter(has_text="There is a problem")
-
-
-def flash(page: Page, text: str):
-    return page.get_by_role("status").filter(has_text=text)
 
 
 def subject(message) -> str:

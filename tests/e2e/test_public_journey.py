@@ -29,8 +29,8 @@ def _listed_hub(live_app, create_account):
     from app.extensions import db
     from app.organisations import services as org_services
     from app.public import services as public_services
-    from tests.certificate_factories import approve, write
-    from tests.organisation_factories import COMPLETE_APPLICATION
+    from tests.factories.certificates import approve, write
+    from tests.factories.organisations import COMPLETE_APPLICATION
 
     lead = create_account(name="Wyn Lead")
     author = create_account(roles=("trainer",))

@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo.files import one_page_pdf
+from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
 
 pytestmark = pytest.mark.e2e
@@ -131,21 +132,8 @@ def checklist_items(live_app):
 # --- page helpers ------------------------------------------------------------------------
 
 
-def main_nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
-def flash(page: Page, text: str):
-    return page.get_by_role("status").filter(has_text=text)
-
-
 def agreement_card(page: Page, label: str):
     return page.locator(".card").filter(has=page.get_by_role("heading", level=3, name=label))
-
-
-def requirement(page: Page, title: str):
-    panel = page.get_by_role("region", name="Readiness requirements")
-    return panel.locator("li.requirement").filter(has_text=title)
 
 
 def upload_agreement(page: Page, label: str, pdf: Path, name: str, role: str, signed: date):

@@ -1,0 +1,56 @@
+"""Demo hubs: certificates launched, approved, revoked, superseded and expired, all genuine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.certificates import services
+from app.certificates.models import Certificate
+from app.core.audit import verify_chain
+from app.demo.services import DEMO_DOMAIN, DEMO_PASSWORD
+from app.extensions import db
+from app.organisations.models import Organisation
+from tests.factories.certificates import pdf_bytes_of
+from tests.helpers import login
+
+
+@pytest.mark.any_hour
+def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, runner):
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    certificates = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0, second.output
+    assert len(db.session.scalars(select(Certificate)).all()) == len(certificates)
+
+    states = {(c.organisation_name, c.kind): services.status_of(c) for c in certificates}
+    assert states[("Severn Vale Hospice", "hub")] == "valid"
+    assert states[("Severn Vale Hospice", "trainee")] == "valid"
+    assert states[("Fenland Palliative Care Network", "hub")] == "revoked"
+    assert states[("Ashgrove Hospice", "hub")] == "expired"
+    assert states[("Harbour Lights Hospice", "hub")] == "superseded"
+    assert states[("Harbour Lights Hospice & Community Care", "hub")] == "valid"
+
+    stages = dict(db.session.execute(select(Organisation.name, Organisation.stage)).all())
+    assert stages["Severn Vale Hospice"] == "launched"
+    assert stages["Harbour Lights Hospice & Community Care"] == "approved"
+    assert stages["Peak District Hospice"] == "readiness_review"
+    assert stages["Tayside Children's Hospice"] == "readiness_review"
+    from app.assessment import services as assessment_services
+
+    (waiting,) = assessment_services.awaiting_decision()
+    assert waiting.organisation.name == "Peak District Hospice"
+    assert [o.name for o in assessment_services.awaiting_assessment()] == [
+        "Tayside Children's Hospice"
+    ]
+    for cert in certificates:  # every stored file is a real, signed certificate of its own
+        result = services.check_pdf(pdf_bytes_of(cert))
+        assert result.certificate.id == cert.id, cert.serial
+    assert verify_chain().intact
+
+    # The demo hub lead downloads their hub's current certificate.
+    client = app.test_client()
+    assert login(client, f"lead@{DEMO_DOMAIN}", DEMO_PASSWORD).status_code == 302
+    current = next(c for c in certificates if c.organisation_name.endswith("& Community Care"))
+    assert client.get(f"/certificates/{current.id}/download").status_code == 200

@@ -1,0 +1,103 @@
+"""Factories for assessment and certificate tests: assess, approve, read a PDF.
+
+with app.test_request_context():
+    assessment = write(org, trainer_a)
+    cert = approve(assessment, trainer_b)
+"""
+
+from __future__ import annotations
+
+import io
+from typing import NamedTuple
+
+from app.assessment import services as assessment_services
+from app.certificates import services as certificate_services
+from app.certificates.models import Certificate
+from app.core.storage import path_for
+from app.extensions import db
+
+
+def scores(score: int = 3, comment: str = "") -> dict:
+    return {
+        key: assessment_services.Score(key, score, comment)
+        for key, _title, _guidance in assessment_services.criteria()
+    }
+
+
+def write(org, trainer, recommendation="approve", notes="Ready to run a network.", **kwargs):
+    """A committed assessment of `org` (which must be in readiness review)."""
+    assessment = assessment_services.write_assessment(
+        org,
+        by=trainer,
+        scores=kwargs.pop("scores", None) or scores(),
+        overall_notes=notes,
+        recommendation=recommendation,
+        **kwargs,
+    )
+    db.session.commit()
+    return assessment
+
+
+def approve(assessment, trainer, notes="") -> Certificate:
+    cert = assessment_services.decide(assessment, by=trainer, decision="approve", notes=notes)
+    db.session.commit()
+    return cert
+
+
+class ApprovedHub(NamedTuple):
+    """An organisation approved by two trainers, with its certificate (unpacks as before)."""
+
+    org: object
+    cert: Certificate
+    lead: object
+    author: object
+    approver: object
+
+
+def approved_hub(app, make_user, make_organisation, **org_kwargs) -> ApprovedHub:
+    """An organisation approved by two trainers: `.org`, `.cert`, `.lead`, `.author`,
+    `.approver`."""
+    lead = org_kwargs.pop("lead", None) or make_user(name="Hana Lead")
+    org = make_organisation(stage="readiness_review", lead=lead, **org_kwargs)
+    author = make_user(roles=("trainer",), name="Ada Assessor")
+    approver = make_user(roles=("trainer",), name="Ben Approver")
+    with app.test_request_context():
+        cert = approve(write(org, author), approver)
+    return ApprovedHub(org, cert, lead, author, approver)
+
+
+def pdf_bytes_of(cert: Certificate) -> bytes:
+    return path_for(cert.storage_key).read_bytes()
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def qr_payloads(data: bytes) -> list[str]:
+    """Every QR code on the PDF's first page, rendered at 200 dpi and decoded."""
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        image = document[0].render(scale=200 / 72).to_pil()
+    finally:
+        document.close()
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def flip_byte(data: bytes, position: int | None = None) -> bytes:
+    """A copy with one byte changed in the middle of the file (inside the signed range)."""
+    index = len(data) // 3 if position is None else position
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
+
+
+def reload(cert_id: int) -> Certificate:
+    db.session.expire_all()
+    return db.session.get(Certificate, cert_id)
+
+
+manager_roles = certificate_services.MANAGER_ROLES
