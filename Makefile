@@ -22,6 +22,8 @@ APT_TEST := $(APT_RUNTIME) chromium
 # BENCH_DATABASE_URL; SQLite by default, or e.g. postgresql+psycopg://postgres@127.0.0.1:5432/echo_bench).
 BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/bench-large.db
 BENCH_SECONDS ?= 10
+# pytest-xdist workers for `make test` (one per core on the 2-core CI machines; 0 = in process).
+TEST_WORKERS ?= 2
 
 demo: system-deps install
 	$(FLASK) db upgrade
@@ -34,7 +36,7 @@ run:
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-deps-test install-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: system-deps-test install-test
 	@$(call apt_ensure,wrk)

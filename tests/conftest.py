@@ -123,6 +123,21 @@ class IsolatedClient(FlaskClient):
             _cv_app.reset(token)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remember_password_estimates():
+    """zxcvbn's guess estimate is a pure function of the password and costs ~10 ms; the
+    suite makes thousands of accounts with the same password, so it is worked out once
+    per password here. (The app keeps no password in memory.)"""
+    import functools
+
+    from app.auth import passwords
+
+    original = passwords._estimated_guesses_log10
+    passwords._estimated_guesses_log10 = functools.lru_cache(maxsize=256)(original)
+    yield
+    passwords._estimated_guesses_log10 = original
+
+
 @pytest.fixture(scope="session")
 def _shared_app(database_url):
     """The app every test uses unless it overrides `app_config`: built once per session."""

@@ -35,7 +35,9 @@ def fresh_database(purpose: str, tmp_dir: Path) -> str:
         path.unlink(missing_ok=True)
         return f"sqlite:///{path}"
     parsed = make_url(url)
-    name = f"{parsed.database}_{purpose}"
+    # Each pytest-xdist worker (gw0, gw1, ...) has databases of its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"{parsed.database}_{purpose}" + (f"_{worker}" if worker else "")
     engine = _admin_engine(parsed)
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -129,16 +129,21 @@ def record(
         details["ip"] = request.remote_addr
 
     session = db.session
-    # Take the chain lock first: the UPDATE blocks concurrent writers until we commit.
-    result = session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq + 1)
-    )
-    if result.rowcount == 0:
+    # Take the chain lock first: the UPDATE blocks concurrent writers until we commit, and
+    # hands back the new sequence number and the hash to chain to in the same round trip.
+    head = session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(seq=AuditChainHead.seq + 1)
+        .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if head is None:
         session.add(AuditChainHead(id=1, seq=1, last_hash=GENESIS_HASH))
         session.flush()
-    head = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
-    ).one()
+        head = session.execute(
+            select(AuditChainHead.seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+        ).one()
 
     event = AuditEvent(
         seq=head.seq,
