@@ -13,8 +13,7 @@ from app.core.roles import PROGRAMME_STAFF, PROGRAMME_VIEWERS
 from app.extensions import db
 from app.immersion import services
 from app.immersion.models import Booking, ImmersionCohort, ImmersionSession, SessionResource
-from app.organisations.models import Organisation
-from app.organisations.policies import ORG_HUB_LEAD
+from app.organisations.policies import ORG_HUB_LEAD, in_organisation
 
 STAFF = roles(PROGRAMME_STAFF)
 VIEWERS = roles(PROGRAMME_VIEWERS)
@@ -32,20 +31,15 @@ def _attendee(user, cohort: ImmersionCohort) -> int | None:
     return None if services.is_attendee(user, cohort) else 403
 
 
-COHORT_STAFF = object_policy(
-    "immersion:cohort-staff",
-    arg="cohort_id",
-    load=_get(ImmersionCohort),
-    store="cohort",
-    roles=PROGRAMME_STAFF,
-)
-COHORT_VIEWER = object_policy(
-    "immersion:cohort-viewer",
-    arg="cohort_id",
-    load=_get(ImmersionCohort),
-    store="cohort",
-    roles=PROGRAMME_VIEWERS,
-)
+def _on_cohort(name: str, **kwargs):
+    """A policy on the cohort named by `cohort_id`, kept in `g.cohort`."""
+    return object_policy(
+        name, arg="cohort_id", load=_get(ImmersionCohort), store="cohort", **kwargs
+    )
+
+
+COHORT_STAFF = _on_cohort("immersion:cohort-staff", roles=PROGRAMME_STAFF)
+COHORT_VIEWER = _on_cohort("immersion:cohort-viewer", roles=PROGRAMME_VIEWERS)
 SESSION_STAFF = object_policy(
     "immersion:session-staff",
     arg="session_id",
@@ -53,13 +47,7 @@ SESSION_STAFF = object_policy(
     store="immersion_session",
     roles=PROGRAMME_STAFF,
 )
-LIBRARY_USER = object_policy(
-    "immersion:library",
-    arg="cohort_id",
-    load=_get(ImmersionCohort),
-    store="cohort",
-    check=_library_user,
-)
+LIBRARY_USER = _on_cohort("immersion:library", check=_library_user)
 
 
 def _stored_resource(key) -> SessionResource | None:
@@ -74,36 +62,16 @@ RESOURCE_USER = object_policy(
     store="resource",
     check=lambda user, resource: _library_user(user, resource.session.cohort),
 )
-EVALUATOR = object_policy(
-    "immersion:evaluator",
-    arg="cohort_id",
-    load=_get(ImmersionCohort),
-    store="cohort",
-    check=_attendee,
-)
+EVALUATOR = _on_cohort("immersion:evaluator", check=_attendee)
 # The hub lead books a cohort for the organisation in the URL...
-COHORT_FOR_LEAD = object_policy(
-    "immersion:book",
-    arg="cohort_id",
-    load=_get(ImmersionCohort),
-    store="cohort",
-    within=ORG_HUB_LEAD,
-)
-
-
-def _own_booking(user, booking: Booking) -> int | None:
-    from flask import g
-
-    org: Organisation = g.organisation
-    return None if booking.organisation_id == org.id else 404
+COHORT_FOR_LEAD = _on_cohort("immersion:book", within=ORG_HUB_LEAD)
 
 
 # ...and changes or cancels that organisation's own bookings only.
 BOOKING_LEAD = object_policy(
     "immersion:booking",
     arg="booking_id",
-    load=_get(Booking),
+    load=in_organisation(Booking),
     store="booking",
-    check=_own_booking,
     within=ORG_HUB_LEAD,
 )

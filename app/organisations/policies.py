@@ -100,7 +100,7 @@ def _member(user, view_args) -> int | None:
 ORG_MEMBER = Policy("organisation:member", requires_login=True, object_check=_member)
 
 
-def _in_organisation(model):
+def in_organisation(model):
     """Load `model` by id, but only as part of the organisation in the URL (else 404)."""
 
     def load(key):
@@ -114,7 +114,7 @@ def _in_organisation(model):
 MEMBERSHIP_LEAD = object_policy(
     "organisation:membership",
     arg="membership_id",
-    load=_in_organisation(Membership),
+    load=in_organisation(Membership),
     store="membership",
     within=ORG_HUB_LEAD,
 )
@@ -122,7 +122,7 @@ MEMBERSHIP_LEAD = object_policy(
 INVITATION_LEAD = object_policy(
     "organisation:invitation",
     arg="invitation_id",
-    load=_in_organisation(Invitation),
+    load=in_organisation(Invitation),
     store="invitation",
     within=ORG_HUB_LEAD,
 )
