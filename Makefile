@@ -36,7 +36,7 @@ run:
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-deps-test install-test
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: system-deps-test install-test
 	@$(call apt_ensure,wrk)
