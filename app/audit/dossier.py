@@ -20,7 +20,7 @@ from weasyprint.urls import URLFetcher
 from app.assessment.models import Assessment
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.storage import path_for
 from app.extensions import db
@@ -103,7 +103,7 @@ def build(cert: Certificate) -> Dossier:
         stored=check_stored(cert),
         lineage=lineage,
         events=events,
-        today=certificates.today(),
+        today=clock.today(),
     )
     if cert.kind != "hub":
         return dossier

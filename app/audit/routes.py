@@ -77,7 +77,7 @@ def register():
         "audit/register.html",
         form=form,
         pagination=pagination,
-        today=certificates.today(),
+        today=clock.today(),
         status_label=certificates.status_label,
         export_args={k: v for k, v in request.args.items() if k != "page"},
     )

@@ -18,9 +18,8 @@ from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import defer
 
-from app.certificates import services as certificates
 from app.certificates.models import Certificate
-from app.core import audit
+from app.core import audit, clock
 from app.core.csv import safe_cell
 from app.core.db import contains_pattern
 from app.core.pagination import Page
@@ -85,7 +84,7 @@ def register_query(filters: RegisterFilters) -> Select:
             )
         )
     if filters.status:
-        stmt = stmt.where(_status_clause(filters.status, certificates.today()))
+        stmt = stmt.where(_status_clause(filters.status, clock.today()))
     if filters.kind:
         stmt = stmt.where(Certificate.kind == filters.kind)
     if filters.nation:
@@ -132,7 +131,7 @@ REGISTER_COLUMNS = (
 def register_rows(filters: RegisterFilters) -> Iterator[list]:
     """The filtered register as CSV rows (header first), read in batches."""
     yield list(REGISTER_COLUMNS)
-    today = certificates.today()
+    today = clock.today()
     successors = dict(
         db.session.execute(
             select(Certificate.id, Certificate.serial).where(
@@ -195,7 +194,7 @@ class ZipEntry:
 
 def zip_entries(filters: RegisterFilters) -> list[ZipEntry]:
     """What the ZIP will hold, read before streaming starts (small rows, not files)."""
-    today = certificates.today()
+    today = clock.today()
     return [
         ZipEntry(c.serial, c.organisation_name, c.status_on(today), c.sha256, c.storage_key)
         for c in db.session.scalars(register_query(filters))

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.core import cache
+from app.core import cache, clock
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
@@ -221,7 +221,7 @@ def verify(code: str):
     # A visitor's page is cached until any certificate changes (or the day does: they
     # expire). An unknown code is cached as unknown until then too: issuing a certificate
     # is such a change. See app/core/cache.py.
-    body = cache.for_visitors("verify", lambda: _verify_page(code), vary=services.today())
+    body = cache.for_visitors("verify", lambda: _verify_page(code), vary=clock.today())
     if body is None:
         return render_template("certificates/verify_unknown.html", form=CodeForm()), 404
     response = current_app.make_response(body)
@@ -244,7 +244,7 @@ def verify_json(code: str):
 
 
 def _verify_json_response(code: str):
-    info = cache.cached("verify", ("json", code, services.today()), lambda: _public_info(code))
+    info = cache.cached("verify", ("json", code, clock.today()), lambda: _public_info(code))
     if info is None:
         return _not_found_json()
     response = jsonify(info)

@@ -45,13 +45,8 @@ class CertificateError(ServiceError):
     """Rendering, signing or storing a certificate failed; nothing was issued."""
 
 
-def today() -> date:
-    """Today's date where the superhub is (certificates expire at the end of a local day)."""
-    return clock.today()
-
-
 def status_of(cert: Certificate) -> str:
-    return cert.status_on(today())
+    return cert.status_on(clock.today())
 
 
 def status_label(status: str) -> str:
@@ -150,7 +145,7 @@ def _context(request: IssueRequest, serial: str, code: str, issued: date) -> dic
 def issue(request: IssueRequest, *, by: User | None) -> Certificate:
     """Render, sign and store one certificate and add it to the register (flushes only)."""
     template = render.template_for(request.kind)
-    issued = today()
+    issued = clock.today()
     prefix = SERIAL_PREFIXES[request.kind]
     serial = next_serial(prefix, issued.year)
     code = secrets.token_urlsafe(CODE_BYTES)
@@ -257,7 +252,7 @@ def issue_for_approval(org: Organisation, *, assessment, by: User) -> Certificat
     approvers = [assessment.author.name if assessment.author else "A superhub trainer"]
     if by.id != assessment.author_id:
         approvers.append(by.name)
-    approved_on = today()
+    approved_on = clock.today()
     request = hub_request(
         org,
         approvers=approvers,
@@ -495,7 +490,8 @@ def renew(cert: Certificate, *, by: User, still_active: bool, note: str = "") ->
         else programme().trainee_certificate_valid_years
     )
     new = issue(
-        _successor_request(cert, reason="renewal", expires_on=add_years(today(), years)), by=by
+        _successor_request(cert, reason="renewal", expires_on=add_years(clock.today(), years)),
+        by=by,
     )
     _supersede(cert, new)
     audit.record(
@@ -591,7 +587,7 @@ def issue_trainee_certificate(membership: Membership, *, by: User) -> Certificat
     again = trainee_eligibility(membership)
     if again.current is not None and status_of(again.current) == "valid":
         raise ServiceError(f"You already have certificate {again.current.serial}.")
-    issued = today()
+    issued = clock.today()
     org = membership.organisation
     return issue(
         IssueRequest(

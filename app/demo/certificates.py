@@ -333,14 +333,14 @@ def seed_certificates(log: Callable[[str], None]) -> None:
                 continue
             cert = _approve(org, lead, author, approver)
             if hub.outcome == "launched":
-                org_services.record_launch(org, by=lead, first_session_on=certificates.today())
+                org_services.record_launch(org, by=lead, first_session_on=clock.today())
                 coordinator = people[1][0]
                 trainee = certificates.issue(
                     certificates.IssueRequest(
                         kind="trainee",
                         organisation=org,
-                        approved_on=certificates.today(),
-                        expires_on=certificates.add_years(certificates.today(), 3),
+                        approved_on=clock.today(),
+                        expires_on=certificates.add_years(clock.today(), 3),
                         reason="completion",
                         organisation_name=org.name,
                         user=coordinator,

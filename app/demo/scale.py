@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from app.auth.models import User, UserRole
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import utcnow
 from app.extensions import db
 from app.organisations.models import HubApplication, Membership, Organisation, TeamRole
@@ -396,7 +396,7 @@ def _certificates(counts, orgs, log) -> int:
     hubs = [o for o, s in orgs if s in ("approved", "launched")]
     trainees = [o for o, s in orgs if s in TRAINED_STAGES]
     issued = 0
-    today = certificates.today()
+    today = clock.today()
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         for n in range(counts.certificates):
             if n % 3 != 2 and hubs:

@@ -16,8 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.certificates import services as certificates
-from app.core import cache
+from app.core import cache, clock
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.pagination import clamp_page
@@ -54,7 +53,7 @@ def about():
 def directory():
     # Visitors' pages are cached until a certificate, listing or listed organisation changes
     # (or the day does: certificates expire); see app/core/cache.py.
-    return cache.for_visitors("directory", _render_directory, vary=certificates.today())
+    return cache.for_visitors("directory", _render_directory, vary=clock.today())
 
 
 def _render_directory():

@@ -18,9 +18,8 @@ from flask import current_app, url_for
 from sqlalchemy import distinct, func, or_, select
 
 from app.auth.models import User
-from app.certificates import services as certificates
 from app.certificates.models import Certificate
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
@@ -114,7 +113,7 @@ def directory(q: str = "", theme: str = "", nation: str = "") -> list[Listing]:
 
 def _directory_query(q: str, theme: str, nation: str):
     """Listed hubs matching a keyword, a theme and a nation, by network name."""
-    stmt = _listed(certificates.today())
+    stmt = _listed(clock.today())
     if q:
         pattern = contains_pattern(q[:SEARCH_MAX])
         stmt = stmt.where(
@@ -135,14 +134,14 @@ def _directory_query(q: str, theme: str, nation: str):
 
 def themes() -> list[str]:
     """The themes of listed hubs, for the filter."""
-    listed = _listed(certificates.today()).with_only_columns(HubApplication.theme).distinct()
+    listed = _listed(clock.today()).with_only_columns(HubApplication.theme).distinct()
     return sorted({t for t in db.session.scalars(listed) if t}, key=str.lower)
 
 
 def listing(org_id: int) -> Listing | None:
     """One listed hub, or None when it is not (or no longer) listed."""
     row = db.session.execute(
-        _listed(certificates.today()).where(Organisation.id == org_id).limit(1)
+        _listed(clock.today()).where(Organisation.id == org_id).limit(1)
     ).first()
     return Listing(*row) if row else None
 

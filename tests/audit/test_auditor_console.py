@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from app.certificates import services
+from app.core import clock
 from app.extensions import db
 from tests.factories.certificates import approved_hub, pdf_bytes_of
 from tests.helpers import events, login, page_text
@@ -51,7 +52,7 @@ def test_the_register_lists_and_filters_certificates(auditor_client, hubs):
     assert "1 certificate match" in wales and hubs[1].serial in wales
     found = page_text(auditor_client.get("/audit/certificates?q=alder"))
     assert hubs[0].serial in found and hubs[1].serial not in found
-    today = services.today()
+    today = clock.today()
     none = page_text(
         auditor_client.get(f"/audit/certificates?start={(today + timedelta(days=1)).isoformat()}")
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
+from app.core import clock
 from app.extensions import db
 from tests.conftest import PASSWORD
 from tests.helpers import events, field_errors, is_signed_in, login, page_text
@@ -437,7 +437,7 @@ class TestSessionTimeouts:
 
     def test_active_session_is_kept_and_refreshed(self, client, login_as):
         login_as("applicant")
-        now = int(time.time())
+        now = clock.timestamp()
         with client.session_transaction() as session:
             session["seen_at"] = now - 4 * 60
             session["auth_at"] = now - 2 * 3600 + 120
@@ -450,7 +450,7 @@ class TestSessionTimeouts:
     ):
         login_as("applicant")
         client.get("/account/profile")  # the first page also stores the CSRF secret
-        now = int(time.time())
+        now = clock.timestamp()
         with client.session_transaction() as session:
             session["seen_at"] = now - 20
         response = client.get("/account/profile")
@@ -464,7 +464,7 @@ class TestSessionTimeouts:
     def test_idle_session_expires(self, client, login_as):
         login_as("applicant")
         with client.session_transaction() as session:
-            session["seen_at"] = int(time.time()) - 6 * 60
+            session["seen_at"] = clock.timestamp() - 6 * 60
         response = client.get("/account/profile")
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/account/login")
@@ -475,7 +475,7 @@ class TestSessionTimeouts:
 
     def test_absolute_limit_ends_a_busy_session(self, client, login_as):
         login_as("applicant")
-        now = int(time.time())
+        now = clock.timestamp()
         with client.session_transaction() as session:
             session["auth_at"] = now - 2 * 3600 - 60
             session["seen_at"] = now - 10

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.auth import mfa
 from app.auth.models import User
+from app.core import clock
 from app.core.audit import AuditEvent
 from app.extensions import db
 from tests.conftest import PASSWORD
@@ -43,7 +44,7 @@ def _enrol(client) -> tuple[str, list[str]]:
 
 def _next_step_code(secret: str) -> str:
     """A valid code from the next time step (the current one is spent by enrolment)."""
-    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+    return pyotp.TOTP(secret).at(clock.now() + timedelta(seconds=30))
 
 
 def test_accepted_step_is_single_use_and_tolerates_drift():

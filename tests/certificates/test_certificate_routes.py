@@ -9,6 +9,7 @@ import pytest
 from app.assessment import services as assessment_services
 from app.certificates import services
 from app.certificates.models import Certificate
+from app.core import clock
 from app.extensions import db
 from tests.factories.certificates import approved_hub, flip_byte, pdf_bytes_of, reload, write
 from tests.factories.immersion import book, make_cohort, record, sessions_of
@@ -185,15 +186,15 @@ def test_reissue_shows_the_old_one_as_superseded_with_a_link(client, hub, make_u
 def test_the_hub_lead_records_the_launch(client, hub):
     org, _cert, lead, *_ = hub
     login(client, lead.email)
-    future = (services.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     refused = client.post(f"/organisations/{org.id}/launch", data={"first_session_on": future})
     assert refused.status_code == 400 and "in the future" in page_text(refused)
-    before = (services.today() - timedelta(days=400)).isoformat()
+    before = (clock.today() - timedelta(days=400)).isoformat()
     refused = client.post(f"/organisations/{org.id}/launch", data={"first_session_on": before})
     assert refused.status_code == 400 and "on or after the approval date" in page_text(refused)
     assert reload_org(org.id).stage == "approved"
     done = client.post(
-        f"/organisations/{org.id}/launch", data={"first_session_on": services.today().isoformat()}
+        f"/organisations/{org.id}/launch", data={"first_session_on": clock.today().isoformat()}
     )
     assert done.status_code == 302
     assert reload_org(org.id).stage == "launched"

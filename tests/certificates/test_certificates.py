@@ -8,6 +8,7 @@ import pytest
 
 from app.certificates import render, services, signing
 from app.certificates.models import Certificate
+from app.core import clock
 from app.core.errors import ServiceError
 from app.extensions import db
 from tests.factories.certificates import (
@@ -238,11 +239,11 @@ def test_renewal_needs_confirmation_and_gives_a_new_expiry(app, hub, admin):
             services.renew(cert, by=admin, still_active=False)
         db.session.rollback()
         cert = reload(cert.id)
-        cert.expires_on = services.add_years(services.today(), 1)
+        cert.expires_on = services.add_years(clock.today(), 1)
         db.session.commit()
         new = services.renew(cert, by=admin, still_active=True, note="Monthly sessions")
         db.session.commit()
-    assert new.expires_on == services.add_years(services.today(), 3)
+    assert new.expires_on == services.add_years(clock.today(), 3)
     assert services.status_of(reload(cert.id)) == "superseded"
     assert events("certificate.renewed")[0].details["new_serial"] == new.serial
 
@@ -251,7 +252,7 @@ def test_an_expired_certificate_cannot_be_renewed_and_shows_expired(app, hub, ad
     from datetime import timedelta
 
     _org, cert, *_ = hub
-    cert.expires_on = services.today() - timedelta(days=1)
+    cert.expires_on = clock.today() - timedelta(days=1)
     db.session.commit()
     assert services.status_of(reload(cert.id)) == "expired"
     with app.test_request_context(), pytest.raises(ServiceError, match="expired"):

@@ -12,12 +12,12 @@ import csv
 import hashlib
 import io
 import zipfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.core import clock
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav, team_in_training
 from tests.factories.certificates import pdf_text
@@ -70,7 +70,7 @@ def _auditor_with_totp(live_app, create_account):
     totp = pyotp.TOTP(secret)
     with live_app.app_context():
         user = auth_services.get_user_by_email(email)
-        previous = totp.generate_otp(totp.timecode(datetime.now(UTC)) - 1)
+        previous = totp.generate_otp(totp.timecode(clock.now()) - 1)
         auth_services.enable_mfa(user, secret=secret, code=previous)
         db.session.commit()
         db.session.remove()

@@ -11,11 +11,11 @@ check page is reported as tampered. Every page shown is checked with axe-core.
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.core import clock
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav, team_in_training
 from tests.factories.certificates import flip_byte, pdf_text, qr_payloads
@@ -126,7 +126,7 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     page.goto(f"/organisations/{org_id}/certificates")
     expect(page.get_by_role("heading", name="Record your launch")).to_be_visible()
     assert_accessible(page)
-    page.get_by_label("Date of the network's first ECHO session").fill(date.today().isoformat())
+    page.get_by_label("Date of the network's first ECHO session").fill(clock.today().isoformat())
     page.get_by_role("button", name="Record the launch").click()
     expect(page.get_by_role("status").filter(has_text="network is launched")).to_be_visible()
     expect(page.locator(".stage-badge")).to_have_text("Launched")

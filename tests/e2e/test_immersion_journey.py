@@ -16,12 +16,12 @@ axe-core.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.core import clock
 from tests.e2e.helpers import error_summary as problem
 from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 COHORT = "Immersion: Highlands and Islands spring"
 # Next spring, so every date is in the future and on British Summer Time.
-YEAR = date.today().year + 1
+YEAR = clock.today().year + 1
 DEADLINE = f"{YEAR}-04-30T17:00"
 SESSIONS = [
     ("Session 1: the ECHO model", f"{YEAR}-05-10T10:00", "10 May"),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.core import clock
 from app.demo.files import one_page_pdf
 from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
@@ -181,9 +182,9 @@ def answer_item(page: Page, item, files: dict[str, Path], *, text: str = "") -> 
         )
     elif item.kind == "date":
         when = (
-            date.today() - timedelta(days=7)
+            clock.today() - timedelta(days=7)
             if item.key == "dry-run"
-            else date.today() + timedelta(days=30)
+            else clock.today() + timedelta(days=30)
         )
         page.get_by_label("Date", exact=True).fill(when.isoformat())
         page.get_by_label("Note for the reviewer (optional)").fill(
@@ -244,7 +245,7 @@ def test_lead_and_trainer_complete_the_readiness_checklist(
     expect(page.get_by_text("2 of 5 requirements met.")).to_be_visible()
     assert_accessible(page)
 
-    signed = date.today() - timedelta(days=10)
+    signed = clock.today() - timedelta(days=10)
     upload_agreement(
         page, "IP Terms of Use Agreement", ip_pdf, "Carys Llewellyn", "Chief Executive", signed
     )
@@ -480,7 +481,7 @@ def test_a_disguised_upload_is_refused_next_to_the_field(
     card.get_by_label("Signed document").set_input_files(fake)
     card.get_by_label("Signed by (name)").fill("Carys Llewellyn")
     card.get_by_label("Signatory's role").fill("Chief Executive")
-    card.get_by_label("Date signed").fill((date.today() - timedelta(days=2)).isoformat())
+    card.get_by_label("Date signed").fill((clock.today() - timedelta(days=2)).isoformat())
     card.get_by_role("button", name=f"Upload {label}").click()
 
     card = agreement_card(page, label)

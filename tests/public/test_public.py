@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.certificates import services as certificates
+from app.core import clock
 from app.extensions import db
 from app.public import services
 from app.public.models import ExpressionOfInterest
@@ -151,7 +152,7 @@ def test_a_revoked_or_expired_certificate_removes_the_hub(app, client, hub, make
 def test_an_expired_certificate_removes_the_hub(client, hub):
     org, cert, _lead = hub
     cert = reload(cert.id)
-    cert.expires_on = certificates.today() - timedelta(days=1)
+    cert.expires_on = clock.today() - timedelta(days=1)
     db.session.commit()
     assert client.get(f"/hubs/{org.id}").status_code == 404
 

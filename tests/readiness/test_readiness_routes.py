@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import utcnow
 from app.extensions import db
 from app.readiness import services
@@ -46,7 +47,7 @@ from tests.factories.readiness import (
 from tests.helpers import events, field_errors, login
 from tests.querycount import count_queries
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+YESTERDAY = (clock.today() - timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -479,7 +480,7 @@ def test_the_lead_uploads_both_agreements_from_the_panel(org, lead, lead_client,
         ({"signed_on": ""}, "signed_on", "Enter the date it was signed."),
         ({"signed_on": "31/02/2024"}, "signed_on", "Not a valid date value."),
         (
-            {"signed_on": (date.today() + timedelta(days=2)).isoformat()},
+            {"signed_on": (clock.today() + timedelta(days=2)).isoformat()},
             "signed_on",
             "The date signed cannot be in the future.",
         ),
@@ -801,7 +802,7 @@ def test_each_kind_of_answer_through_the_page(app, org, lead, coordinator, lead_
         ("dry-run", {"date_value": "2024-13-45"}, "date_value", "Not a valid date value."),
         (
             "dry-run",
-            {"date_value": (date.today() + timedelta(days=5)).isoformat()},
+            {"date_value": (clock.today() + timedelta(days=5)).isoformat()},
             "date_value",
             "This date cannot be in the future.",
         ),
@@ -836,7 +837,7 @@ def test_answers_are_validated_with_clear_messages(
 
 
 def test_a_future_first_session_is_fine(org, lead_client):
-    later = (date.today() + timedelta(days=40)).isoformat()
+    later = (clock.today() + timedelta(days=40)).isoformat()
     assert post_answer(lead_client, org, "first-session", date_value=later).status_code == 302
 
 
