@@ -188,6 +188,9 @@ def register_hooks(app: Flask) -> None:
     app.before_request(enforce_access_policy)
     app.before_request(enforce_mfa_enrolment)
     app.after_request(set_security_headers)
+    from app.core.jobs import run_after_response
+
+    app.after_request(run_after_response)
 
     @app.teardown_request
     def rollback_on_error(exc):
@@ -234,6 +237,7 @@ def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import users_cli
     from app.certificates.cli import certificates_cli
+    from app.core.cli import jobs_cli
     from app.demo.cli import demo_cli
     from app.training.cli import content_cli
 
@@ -242,6 +246,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(jobs_cli)
 
 
 logging.getLogger("weasyprint").setLevel(logging.WARNING)

@@ -16,6 +16,8 @@ from pathlib import Path
 PRODUCTION_RATELIMIT_STORAGE = "redis://127.0.0.1:6379/0"
 # Where production keeps the page-cache generations unless CACHE_URL says otherwise.
 PRODUCTION_CACHE_URL = "redis://127.0.0.1:6379/1"
+# Where production queues its jobs (outbox delivery, exports) unless JOBS_REDIS_URL says.
+PRODUCTION_JOBS_URL = "redis://127.0.0.1:6379/2"
 
 
 class ConfigError(RuntimeError):
@@ -93,6 +95,10 @@ def load_config(instance_path: str) -> dict:
     if not cache_url and production:
         cache_url = PRODUCTION_CACHE_URL
 
+    jobs_backend = os.environ.get("JOBS_BACKEND", "rq" if production else "inline").strip().lower()
+    if jobs_backend not in {"inline", "rq"}:
+        raise ConfigError(f"JOBS_BACKEND must be inline or rq, got {jobs_backend!r}")
+
     return {
         "APP_ENV": env,
         "SECRET_KEY": secret_key,
@@ -135,6 +141,15 @@ def load_config(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
         "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        # A mail server that stops answering fails a delivery after this many seconds.
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 20),
+        # Jobs (app/core/jobs.py): `inline` runs them in this process after the response
+        # (no Redis); `rq` queues them in Redis for `flask jobs worker` processes.
+        "JOBS_BACKEND": jobs_backend,
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL", PRODUCTION_JOBS_URL),
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "echo-hub"),
+        # Inline backend: how often a request may also sweep for due work (0 = never).
+        "JOBS_SWEEP_SECONDS": _int("JOBS_SWEEP_SECONDS", 60),
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "ECHO Hub Portal <no-reply@echo-hub.example.org>"
         ),
@@ -197,4 +212,6 @@ def testing_overrides() -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "CACHE_URL": "",
         "SERVER_NAME": None,
+        "JOBS_BACKEND": "inline",
+        "JOBS_SWEEP_SECONDS": 0,
     }

@@ -28,6 +28,9 @@ from app.core.errors import ServiceError
 _AFTER_COMMIT = "after_commit_callbacks"
 _AFTER_ROLLBACK = "after_rollback_callbacks"
 _WROTE = "transaction_wrote"
+# Set on `g` while a view runs: a response will follow, so work that waits for the commit
+# and need not hold the browser (inline jobs) can wait until the response has been sent.
+RESPONSE_PENDING = "response_pending"
 
 
 def after_commit(fn: Callable[[], None], session: Session | None = None) -> None:
@@ -118,6 +121,7 @@ def run_view(view: Callable[[], object]) -> object:
     """Call `view`; commit once if it returned normally and refused nothing, else roll back."""
     from app.extensions import db
 
+    g.setdefault(RESPONSE_PENDING, True)
     try:
         result = view()
     except BaseException:

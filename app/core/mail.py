@@ -1,6 +1,11 @@
-"""Mail layer: every message goes through `send_email`, rendered from text templates.
+"""Mail: every message is rendered when it is raised, written to the outbox in the same
+transaction as the change it announces, and delivered after that commit by a job.
 
-Messages leave after the transaction that caused them commits (`core.boundary.after_commit`).
+`send_email` is what the areas call. It renders `templates/email/<template>.txt` (the plain
+text part) and wraps it in `email/layout.html` (the HTML part: the same words, links made
+links), and adds one outbox row per recipient (`app.core.outbox`). Nothing here talks to
+the mail server on the request path: `deliver` does, in a job (`app.core.jobs`).
+
 Production uses Flask-Mailman's SMTP backend. Development and tests use
 `LogAndKeepEmailBackend`, which writes each message to the log and keeps it in memory
 (`outbox()`), so a developer sees reset links in the terminal and tests can read them.
@@ -8,11 +13,25 @@ Production uses Flask-Mailman's SMTP backend. Development and tests use
 
 from __future__ import annotations
 
+import re
+import smtplib
+import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from flask_mailman import EmailMessage
+from flask_mailman import EmailMultiAlternatives
 from flask_mailman.backends.locmem import EmailBackend as LocmemBackend
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from app.core import clock, jobs
+from app.core import outbox as rows
+from app.core.boundary import after_commit
+
+_HOLD = "mail_kept_in_memory"
+_URL = re.compile(r"https?://[^\s<>\"]+")
 
 
 class LogAndKeepEmailBackend(LocmemBackend):
@@ -30,23 +49,178 @@ class LogAndKeepEmailBackend(LocmemBackend):
 
 
 def render_email(subject: str, template: str, **context) -> tuple[str, str]:
-    """The full subject line and body of `templates/email/<template>.txt`."""
+    """The full subject line and plain-text body of `templates/email/<template>.txt`."""
     body = render_template(f"email/{template}.txt", **context)
-    return f"[{current_app.config['SITE_NAME']}] {subject}", body
+    return rows.single_line(f"[{current_app.config['SITE_NAME']}] {subject}"), body
 
 
-def send_email(to: str | list[str], subject: str, template: str, **context) -> None:
-    """Render `templates/email/<template>.txt` with `context` now, and send it once the
-    current transaction commits: a change that rolls back announces nothing, and no
-    transaction (nor the audit-chain lock it holds) waits on the mail server."""
-    from app.core.boundary import after_commit
+def html_part(subject: str, body: str, footer: str = "") -> str:
+    """The HTML part: the plain text's paragraphs in the portal's mail layout, with every
+    address a real link (one source of words, so the two parts never disagree)."""
 
-    recipients = [to] if isinstance(to, str) else list(to)
+    def paragraph(text: str) -> Markup:
+        lines = []
+        for line in text.strip("\n").split("\n"):
+            pieces, last = [], 0
+            for match in _URL.finditer(line):
+                pieces.append(escape(line[last : match.start()]))
+                url = match.group(0)
+                pieces.append(Markup('<a href="{0}">{0}</a>').format(url))
+                last = match.end()
+            pieces.append(escape(line[last:]))
+            lines.append(Markup("").join(pieces))
+        return Markup("<br>\n").join(lines)
+
+    paragraphs = [paragraph(p) for p in re.split(r"\n\s*\n", body) if p.strip()]
+    return render_template(
+        "email/layout.html", subject=subject, paragraphs=paragraphs, footer=footer
+    )
+
+
+def send_email(
+    to: str | Iterable[str],
+    subject: str,
+    template: str,
+    *,
+    kind: str | None = None,
+    key: str | None = None,
+    not_before: datetime | None = None,
+    attachments: Iterable[tuple[str, str, str]] = (),
+    footer: str = "",
+    **context,
+) -> list[rows.OutboxMessage]:
+    """Render `templates/email/<template>.txt` with `context` now and write one outbox row
+    per recipient into the open transaction; delivery starts once it commits (a change that
+    rolls back announces nothing). `key` makes the message idempotent (a reminder raised
+    twice is sent once); `attachments` are (filename, text, mimetype)."""
+    from app.extensions import db
+
+    recipients = [to] if isinstance(to, str) else sorted(set(to))
     full_subject, body = render_email(subject, template, **context)
-    # The backend is chosen now, so mail queued inside `mail_kept_in_memory` stays there.
-    connection = current_app.extensions["mailman"].get_connection()
-    message = EmailMessage(subject=full_subject, body=body, to=recipients, connection=connection)
-    after_commit(message.send)
+    html = html_part(full_subject, body, footer)
+    state = current_app.extensions["mailman"]
+    if state.__dict__.get(_HOLD):
+        _keep_in_memory(recipients, full_subject, body, html, attachments)
+        return []
+    kind = kind or template
+    key = key or f"{kind}:{uuid.uuid4().hex}"
+    attached = [
+        [name, content.decode() if isinstance(content, bytes) else content, mimetype]
+        for name, content, mimetype in attachments
+    ]
+    session = db.session()
+    messages = []
+    for recipient in recipients:
+        message = rows.add(
+            session,
+            kind=kind,
+            key=key if len(recipients) == 1 else f"{key}:{recipient.lower()}",
+            recipient=recipient,
+            subject=full_subject,
+            body_text=body,
+            body_html=html,
+            not_before=not_before,
+            attachments=attached,
+        )
+        if message is not None:
+            messages.append(message)
+    if messages:
+        session.flush()
+        ids = [m.id for m in messages]
+        after_commit(lambda: jobs.relay(ids), session)
+    return messages
+
+
+def _keep_in_memory(recipients, subject, body, html, attachments) -> None:
+    message = _email(recipients, subject, body, html, attachments, headers={})
+    message.send()
+
+
+def _email(recipients, subject, body, html, attachments, headers) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=list(recipients),
+        headers=headers,
+        connection=current_app.extensions["mailman"].get_connection(),
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    return message
+
+
+def _permanent(exc: Exception) -> bool:
+    """Whether the mail server refused for good (a 5xx for the address or the message):
+    retrying would only fail again. Connection errors and 4xx answers are temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for address, (code, msg) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        return f"{exc.smtp_code} {text}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def deliver(session: Session, message_id: int) -> str:
+    """Send one outbox message if it is due and nobody else holds it; record the outcome.
+    Returns "sent", "retry", "failed" or "skipped" (already sent, not due, or claimed)."""
+    message = rows.claim(session, message_id)
+    if message is None:
+        return "skipped"
+    email = _email(
+        [message.recipient],
+        message.subject,
+        message.body_text,
+        message.body_html,
+        [tuple(a) for a in message.attachments or ()],
+        headers={"Message-ID": message.message_id},
+    )
+    try:
+        email.send()
+    except Exception as exc:  # every failure of the mail server is recorded, none escapes
+        permanent = _permanent(exc)
+        rows.mark_failed_try(session, message, _describe(exc), permanent=permanent)
+        current_app.logger.warning(
+            "mail %s to %s not delivered (try %s): %s",
+            message.id,
+            message.recipient,
+            message.attempts,
+            message.last_error,
+        )
+        return "failed" if message.status == rows.MessageStatus.FAILED else "retry"
+    rows.mark_sent(session, message)
+    return "sent"
+
+
+@jobs.task("mail.deliver")
+def deliver_messages(message_ids: list[int]) -> dict:
+    """Deliver outbox messages; a failed try in RQ is retried on its back-off."""
+    from app.extensions import db
+
+    session = db.session()
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = deliver(session, message_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "retry" and jobs.backend() == "rq":
+            message = session.get(rows.OutboxMessage, message_id)
+            wait = max(timedelta(seconds=1), message.not_before - clock.now())
+            jobs.enqueue("mail.deliver", [message_id], delay=wait)
+    return outcomes
 
 
 def outbox() -> list:
@@ -56,12 +230,14 @@ def outbox() -> list:
 
 @contextmanager
 def mail_kept_in_memory():
-    """Keep (not send, not log) every message sent inside the block, e.g. while seeding
-    demo data on a portal configured with a real SMTP server."""
+    """Keep (not send, not log, not queue) every message raised inside the block, e.g.
+    while seeding demo data on a portal configured with a real SMTP server."""
     state = current_app.extensions["mailman"]
-    previous = state.backend
+    previous_backend, previous_hold = state.backend, state.__dict__.get(_HOLD, False)
     state.backend = "locmem"
+    state.__dict__[_HOLD] = True
     try:
         yield
     finally:
-        state.backend = previous
+        state.backend = previous_backend
+        state.__dict__[_HOLD] = previous_hold

@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
+from app.core.mail import send_email
 from app.extensions import db
 from app.immersion.cohorts import ACTIVE, confirmed_count, list_cohorts
 from app.immersion.ical import cohort_calendar
@@ -213,29 +214,24 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
 
 
 def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -> None:
-    from flask_mailman import EmailMessage
-
-    from app.core.mail import render_email
-
     org, cohort = booking.organisation, booking.cohort
-    recipients = sorted(
-        {a.user.email for a in booking.attendees}
-        | {m.user.email for m in org.memberships if m.has_role("hub_lead")}
-    )
+    recipients = {a.user.email for a in booking.attendees} | {
+        m.user.email for m in org.memberships if m.has_role("hub_lead")
+    }
     confirmed = booking.status == BookingStatus.CONFIRMED
-    subject, body = render_email(
+    send_email(
+        recipients,
         f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}",
         "immersion_booking",
+        attachments=[("immersion.ics", cohort_calendar(cohort), "text/calendar")]
+        if confirmed
+        else [],
         org=org,
         cohort=cohort,
         booking=booking,
         promoted=promoted_from_waiting,
         link=url_for("immersion.team_immersion", org_id=org.id, _external=True),
     )
-    message = EmailMessage(subject=subject, body=body, to=recipients)
-    if booking.status == BookingStatus.CONFIRMED:
-        message.attach("immersion.ics", cohort_calendar(cohort), "text/calendar")
-    message.send()
 
 
 def upcoming_for(user: User, now: datetime | None = None):

@@ -488,8 +488,10 @@ def test_confirmation_email_has_a_calendar_with_every_session(app, trainer, make
     messages = outbox_to(team.specialist.email)
     assert len(messages) == 1
     [message] = messages
-    assert team.lead.email in message.to
-    assert team.coordinator.email not in message.to  # not attending, not the lead
+    # One message per recipient: attendees and the lead, each seeing only their own address.
+    assert message.to == [team.specialist.email]
+    assert len(outbox_to(team.lead.email)) == 1
+    assert outbox_to(team.coordinator.email) == []  # not attending, not the lead
     assert "Your place is confirmed: Immersion spring 2027" in message.subject
     [(filename, content, mimetype)] = message.attachments
     assert (filename, mimetype) == ("immersion.ics", "text/calendar")

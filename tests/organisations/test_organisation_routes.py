@@ -315,9 +315,10 @@ def test_complete_submit_notifies_trainers_and_locks_the_application(
     assert org.application.submission_count == 1
     [event] = events("organisation.submit")
     assert event.actor_id == lead.id
-    [message] = mail.outbox()
-    assert sorted(message.to) == sorted(t.email for t in trainers)
-    assert org.name in message.subject
+    messages = mail.outbox()
+    # One message per trainer, none showing the others' addresses.
+    assert sorted(m.to[0] for m in messages) == sorted(t.email for t in trainers)
+    assert all(len(m.to) == 1 and org.name in m.subject for m in messages)
 
     overview = page_text(lead_client.get(f"/organisations/{org.id}"))
     assert "Application submitted" in overview
