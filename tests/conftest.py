@@ -395,3 +395,14 @@ def login_as(make_user, auth):
         return user
 
     return do
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1 for one test (tests/smtp.py); `app_config` may use
+    `smtp_sink.config()` to send the app's mail there."""
+    from tests.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

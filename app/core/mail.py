@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 
 from app.core import clock, jobs
 from app.core import outbox as rows
-from app.core.boundary import after_commit
+from app.core.boundary import after_commit, after_rollback
 
 _HOLD = "mail_kept_in_memory"
+_PENDING = "outbox_pending"
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
 
@@ -126,9 +127,22 @@ def send_email(
             messages.append(message)
     if messages:
         session.flush()
-        ids = [m.id for m in messages]
-        after_commit(lambda: jobs.relay(ids), session)
+        _relay_after_commit(session, [m.id for m in messages])
     return messages
+
+
+def _relay_after_commit(session: Session, ids: list[int]) -> None:
+    """One relay per transaction, however many messages it raised."""
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+
+        def relay():
+            jobs.relay(session.info.pop(_PENDING, []))
+
+        after_commit(relay, session)
+        after_rollback(lambda: session.info.pop(_PENDING, None), session)
+    pending.extend(ids)
 
 
 def _keep_in_memory(recipients, subject, body, html, attachments) -> None:
@@ -175,6 +189,14 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _close_quietly(connection) -> None:
+    """Close a backend a failure left open (the SMTP backend keeps its socket on an error)."""
+    try:
+        connection.close()
+    except Exception as exc:  # the connection is already broken; nothing more to do with it
+        current_app.logger.debug("closing a failed mail connection: %s", exc)
+
+
 def deliver(session: Session, message_id: int) -> str:
     """Send one outbox message if it is due and nobody else holds it; record the outcome.
     Returns "sent", "retry", "failed" or "skipped" (already sent, not due, or claimed)."""
@@ -192,6 +214,7 @@ def deliver(session: Session, message_id: int) -> str:
     try:
         email.send()
     except Exception as exc:  # every failure of the mail server is recorded, none escapes
+        _close_quietly(email.connection)
         permanent = _permanent(exc)
         rows.mark_failed_try(session, message, _describe(exc), permanent=permanent)
         current_app.logger.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from app.core import jobs
 from app.core.boundary import refuse
 from app.core.policy import PUBLIC, access
 from app.extensions import db
@@ -22,7 +23,9 @@ def hello():
 @bp.route("/healthz")
 @access(PUBLIC)
 def healthz():
-    """200 after a real database round trip; 503 with a reason (never internals) otherwise."""
+    """200 after a real database round trip, with the delivery queue's state ("degraded",
+    still 200, when Redis does not answer: messages wait in the outbox); 503 with a reason
+    (never internals) when the database does not answer."""
     try:
         db.session.execute(text("SELECT 1")).scalar_one()
     except Exception:  # any driver error means the same thing to a load balancer
@@ -31,4 +34,6 @@ def healthz():
         return jsonify(
             {"status": "error", "database": "unreachable", "reason": "the database did not answer"}
         ), 503
-    return jsonify({"status": "ok", "database": "ok"})
+    queue = jobs.queue_status()
+    status = "ok" if queue["status"] == "ok" else "degraded"
+    return jsonify({"status": status, "database": "ok", "queue": queue})
