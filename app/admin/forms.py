@@ -72,3 +72,23 @@ class ResetMfaForm(FlaskForm):
         description="For example: lost phone, confirmed by a call to their manager.",
     )
     submit = SubmitField("Reset two-step verification")
+
+
+class MessageFilterForm(FlaskForm):
+    """The search form on the delivery page (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Recipient's address contains", validators=[Optional(), Length(max=254)])
+    status = SelectField(
+        "Status",
+        choices=choices(
+            ("", "Any status"), ("waiting", "Waiting"), ("sent", "Sent"), ("failed", "Failed")
+        ),
+        validators=[Optional()],
+    )
+
+
+class ResendForm(FlaskForm):
+    submit = SubmitField("Resend")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.auth.models import User
+from app.core.outbox import OutboxMessage
 from app.core.policy import object_policy, roles
 from app.core.roles import ADMIN
 from app.extensions import db
@@ -16,4 +17,13 @@ def _account(key) -> User | None:
 
 ACCOUNT_ADMIN = object_policy(
     "admin:account", arg="user_id", load=_account, store="account", roles=frozenset({ADMIN})
+)
+
+
+def _message(key) -> OutboxMessage | None:
+    return db.session.get(OutboxMessage, key) if isinstance(key, int) else None
+
+
+MESSAGE_ADMIN = object_policy(
+    "admin:message", arg="message_id", load=_message, store="message", roles=frozenset({ADMIN})
 )

@@ -1,21 +1,25 @@
-"""Admin pages: list, search and filter users; change roles; deactivate and reactivate."""
+"""Admin pages: list, search and filter users; change roles; deactivate and reactivate;
+see what the outbox delivered, and resend."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.admin import services
 from app.admin.forms import (
     DeactivateForm,
+    MessageFilterForm,
     ReactivateForm,
+    ResendForm,
     ResetMfaForm,
     RolesForm,
     UserFilterForm,
 )
-from app.admin.policies import ACCOUNT_ADMIN, ADMIN_ONLY
+from app.admin.policies import ACCOUNT_ADMIN, ADMIN_ONLY, MESSAGE_ADMIN
 from app.auth import services as auth_services
 from app.auth.models import User
-from app.core import audit
+from app.core import audit, jobs
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
@@ -135,3 +139,41 @@ def reset_mfa(user_id: int):
             )
             return redirect(url_for("admin.show_user", user_id=user.id))
     return _render_user(user, reset_mfa_form=form), 400
+
+
+@bp.route("/messages")
+@access(ADMIN_ONLY)
+def list_messages():
+    form = MessageFilterForm(request.args)
+    form.validate()
+    pagination = services.search_messages(
+        q=form.q.data or "" if not form.q.errors else "",
+        status=form.status.data or "",
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template(
+        "admin/messages.html", form=form, pagination=pagination, queue=jobs.queue_status()
+    )
+
+
+@bp.route("/messages/<int:message_id>")
+@access(MESSAGE_ADMIN)
+def show_message(message_id: int):
+    events = audit.events_for_subject("outbox_message", message_id, limit=20)
+    return render_template(
+        "admin/message.html", message=g.message, form=ResendForm(), events=events
+    )
+
+
+@bp.route("/messages/<int:message_id>/resend", methods=["POST"])
+@access(MESSAGE_ADMIN)
+def resend_message(message_id: int):
+    message = g.message
+    if ResendForm().validate_on_submit():
+        try:
+            services.resend_message(message, by=current_user)
+        except ServiceError as error:
+            refused(error)
+        else:
+            flash(f"The message to {message.recipient} will be sent again now.", "success")
+    return redirect(url_for("admin.show_message", message_id=message.id))

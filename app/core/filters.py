@@ -50,6 +50,7 @@ def navigation() -> list[tuple[str, str]]:
             ("training.programme_overview", "Training"),
             ("immersion.list_cohorts", "Immersion"),
             ("admin.list_users", "Users"),
+            ("admin.list_messages", "Delivery"),
             ("audit.register", "Certificates"),
             ("audit.programme_reports", "Reports"),
             ("audit.list_events", "Audit log"),

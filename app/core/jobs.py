@@ -235,7 +235,16 @@ def queue_status() -> dict:
     and on RQ the queue's depth ("degraded" when Redis does not answer)."""
     from app.core import outbox
 
-    status = {"backend": backend(), **outbox.waiting_summary(db.session())}
+    try:
+        status = {"backend": backend(), **outbox.waiting_summary(db.session())}
+    except Exception as exc:  # e.g. a database not yet migrated: say so, do not fail
+        log.warning("health check: the outbox could not be read: %s", exc)
+        db.session.rollback()
+        return {
+            "backend": backend(),
+            "status": "degraded",
+            "reason": "the outbox could not be read (are the migrations applied?)",
+        }
     if backend() != "rq":
         status["status"] = "ok"
         return status

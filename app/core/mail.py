@@ -131,6 +131,16 @@ def send_email(
     return messages
 
 
+def redeliver(message: rows.OutboxMessage) -> None:
+    """Make a message due again now (an admin's Resend), delivered once this commits."""
+    from app.extensions import db
+
+    rows.resend(message)
+    session = db.session()
+    session.flush()
+    _relay_after_commit(session, [message.id])
+
+
 def _relay_after_commit(session: Session, ids: list[int]) -> None:
     """One relay per transaction, however many messages it raised."""
     pending = session.info.get(_PENDING)

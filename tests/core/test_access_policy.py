@@ -67,6 +67,21 @@ MATRIX = [
     ),
     (
         "GET",
+        "/admin/messages",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/admin/messages/{message}",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/admin/messages/{message}/resend",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=302),
+    ),
+    (
+        "GET",
         "/audit/events",
         dict(anonymous=302, applicant=403, trainer=403, auditor=200, admin=200),
     ),
@@ -612,7 +627,19 @@ def other_organisation(module_world):
             org, make_user(roles=("trainer",)), coordinator
         )
         assessment, cert = _approval_for(make_user)
+        from app.core import outbox
+
+        message = outbox.add(
+            db.session(),
+            kind="matrix",
+            key="matrix-message",
+            recipient="someone@example.org",
+            subject="A message",
+            body_text="Hello",
+        )
+        db.session.commit()
         return {
+            "message": message.id,
             "listed": cert.organisation_id,
             "assessment": assessment.id,
             "cert": cert.id,
@@ -745,6 +772,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 cert=1,
                 code="x" * 32,
                 listed=1,
+                message=1,
             ),
             method=method,
         )

@@ -67,7 +67,17 @@ def _start(env):
 )
 def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
     port = _free_port()
-    server = _start(_env(tmp_path, port))
+    env = _env(tmp_path, port)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    server = _start(env)
     try:
         body = None
         for _ in range(100):

@@ -334,7 +334,9 @@ def test_error_pages_do_not_leak_internals(client, path):
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    body = response.get_json()
+    assert (body["status"], body["database"], body["queue"]["status"]) == ("ok", "ok", "ok")
+    assert body["queue"]["waiting"] == 0
 
 
 @pytest.mark.parametrize(
