@@ -120,6 +120,7 @@ def register_extensions(app: Flask) -> None:
 # The areas, bottom to top. Each may register its audit actions in `<area>/events.py`.
 AREAS = (
     "auth",
+    "notifications",
     "organisations",
     "training",
     "readiness",
@@ -151,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
     from app.immersion.routes import bp as immersion_bp
+    from app.notifications.routes import bp as notifications_bp
     from app.organisations.routes import bp as organisations_bp
     from app.public.routes import bp as public_bp
     from app.readiness.routes import bp as readiness_bp
@@ -161,6 +163,7 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         admin_bp,
         audit_bp,
+        notifications_bp,
         organisations_bp,
         training_bp,
         readiness_bp,
@@ -219,6 +222,11 @@ def register_template_helpers(app: Flask) -> None:
     # Areas add the helpers of their own vocabulary (core knows no area); templates
     # compare statuses against the areas' enums, e.g. `org.stage == Stage.APPROVED`.
     app.jinja_env.globals["stage_label"] = stage_label
+    from flask_login import current_user
+
+    from app.notifications.services import unread_count
+
+    app.jinja_env.globals["unread_notifications"] = lambda: unread_count(current_user)
     for enum in (
         AssessmentStatus,
         AttendanceStatus,

@@ -25,6 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.programme import programme
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import journey
 from app.organisations import services as org_services
 from app.organisations.models import Organisation, Stage
@@ -237,16 +238,12 @@ def write_assessment(
 
 
 def _notify_trainers(org: Organisation, assessment: Assessment, author: User) -> None:
-    from app.core.mail import send_email
-
-    recipients = [
-        u.email for u in readiness.trainers() if u.id != author.id or not programme().four_eyes
-    ]
+    recipients = [u for u in readiness.trainers() if u.id != author.id or not programme().four_eyes]
     if recipients:
-        send_email(
+        notify(
             recipients,
-            f"Approval decision needed: {org.name}",
-            "assessment_awaiting_decision",
+            subject=f"Approval decision needed: {org.name}",
+            template="assessment_awaiting_decision",
             org=org,
             author=author,
             link=url_for("assessment.show_assessment", assessment_id=assessment.id, _external=True),
@@ -330,6 +327,7 @@ def decide(assessment: Assessment, *, by: User, decision: str, notes: str = ""):
         org,
         f"{org.name} is approved as a Project ECHO hub",
         "hub_approved",
+        everyone=True,
         cert=cert,
         verify_link=certificates.verify_url(cert.code),
     )

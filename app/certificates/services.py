@@ -23,11 +23,11 @@ from app.auth.models import User
 from app.core import audit, cache, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
 from app.core.roles import AUDITOR, CERTIFICATE_MANAGERS, STAFF
 from app.core.storage import store_bytes
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
 from app.training.services import ProgressStatus
@@ -358,12 +358,11 @@ def _reason(reason: str, what: str) -> str:
 
 def _email_holders(cert: Certificate, subject: str, template: str, **context) -> None:
     if cert.kind == "trainee" and cert.user is not None:
-        recipients = [cert.user.email]
+        recipients = [cert.user]
     else:
         org = db.session.get(Organisation, cert.organisation_id)
-        recipients = org_services.hub_lead_emails(org)
-    if recipients:
-        send_email(recipients, subject, template, cert=cert, **context)
+        recipients = [m.user for m in org.memberships if m.has_role("hub_lead")]
+    notify(recipients, subject=subject, template=template, cert=cert, **context)
 
 
 def revoke(cert: Certificate, *, by: User, reason: str) -> None:

@@ -137,10 +137,17 @@ def _inline_sweep_due() -> bool:
     return True
 
 
+def job_context():
+    """The context every job runs in: a request to PUBLIC_BASE_URL, so that emailed links
+    (`url_for(..., _external=True)`) point at the portal as people reach it."""
+    return current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"])
+
+
 def run_task(name: str, args: list) -> None:
     """Run one task here; its failure is logged (the work it records waits for the sweep)."""
     try:
-        TASKS[name](*args)
+        with job_context():
+            TASKS[name](*args)
     except Exception:
         log.exception("job %s failed", name)
         db.session.rollback()
@@ -225,7 +232,8 @@ def _enqueue_rq(name: str, args: list, delay: timedelta | None) -> None:
 def perform(name: str, args: list) -> None:
     """The entry point of every RQ job (the worker holds the app context)."""
     try:
-        TASKS[name](*args)
+        with job_context():
+            TASKS[name](*args)
     finally:
         db.session.remove()
 

@@ -99,6 +99,8 @@ def send_email(
     recipients = [to] if isinstance(to, str) else sorted(set(to))
     full_subject, body = render_email(subject, template, **context)
     html = html_part(full_subject, body, footer)
+    if footer:
+        body = f"{body.rstrip()}\n\n-- \n{footer}\n"
     state = current_app.extensions["mailman"]
     if state.__dict__.get(_HOLD):
         _keep_in_memory(recipients, full_subject, body, html, attachments)

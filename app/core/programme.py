@@ -43,6 +43,8 @@ class ProgrammeSettings:
     trainee_certificate_valid_years: int = 3
     # (key, title, guidance) for each readiness-assessment criterion, scored 1–4.
     rubric: tuple[tuple[str, str, str], ...] = ()
+    # The hour (programme time, 0–23) after which the daily digest of notifications goes.
+    digest_hour: int = 7
 
 
 def _get(data: dict, path: str, source: Path):
@@ -137,7 +139,20 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
         rubric.append((item["key"], item["title"].strip(), guidance.strip()))
     if len({k for k, _, _ in rubric}) != len(rubric):
         raise ProgrammeError(f"{path}: approval.rubric: duplicate key")
+    notifications = data.get("notifications") or {}
+    if not isinstance(notifications, dict):
+        raise ProgrammeError(f"{path}: notifications: must be a mapping of settings")
+    digest_hour = notifications.get("digest_hour", 7)
+    if (
+        not isinstance(digest_hour, int)
+        or isinstance(digest_hour, bool)
+        or not 0 <= digest_hour <= 23
+    ):
+        raise ProgrammeError(
+            f"{path}: notifications.digest_hour: must be an hour from 0 to 23, got {digest_hour!r}"
+        )
     return ProgrammeSettings(
+        digest_hour=digest_hour,
         four_eyes=four_eyes,
         certificate_valid_years=_positive_int(data, "approval.certificate_valid_years", path),
         trainee_certificate_valid_years=_positive_int(

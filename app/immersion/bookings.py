@@ -16,7 +16,6 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.mail import send_email
 from app.extensions import db
 from app.immersion.cohorts import ACTIVE, confirmed_count, list_cohorts
 from app.immersion.ical import cohort_calendar
@@ -28,6 +27,7 @@ from app.immersion.models import (
     ImmersionCohort,
     ImmersionSession,
 )
+from app.notifications.services import notify
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation, Stage
 from app.readiness.facts import agreements_verified
@@ -215,14 +215,14 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
 
 def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -> None:
     org, cohort = booking.organisation, booking.cohort
-    recipients = {a.user.email for a in booking.attendees} | {
-        m.user.email for m in org.memberships if m.has_role("hub_lead")
-    }
+    recipients = [a.user for a in booking.attendees] + [
+        m.user for m in org.memberships if m.has_role("hub_lead")
+    ]
     confirmed = booking.status == BookingStatus.CONFIRMED
-    send_email(
+    notify(
         recipients,
-        f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}",
-        "immersion_booking",
+        subject=f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}",
+        template="immersion_booking",
         attachments=[("immersion.ics", cohort_calendar(cohort), "text/calendar")]
         if confirmed
         else [],

@@ -14,7 +14,6 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.mail import send_email
 from app.core.programme import programme
 from app.core.roles import ADMIN, TRAINER
 from app.extensions import db
@@ -25,6 +24,7 @@ from app.immersion.models import (
     ImmersionCohort,
     ImmersionSession,
 )
+from app.notifications.services import notify
 
 ACTIVE = ("confirmed", "waiting")
 
@@ -144,12 +144,12 @@ def set_cohort_status(cohort: ImmersionCohort, *, by: User, status: str) -> None
     if status == "completed" and previous != "completed":
         # Completing the cohort opens its evaluation and asks every attendee to answer.
         cohort.evaluation_closes_at = utcnow() + timedelta(days=programme().evaluation_days)
-        emails = sorted({a.user.email for a in booked_attendees(cohort) if a.user.is_active})
-        if emails:
-            send_email(
-                emails,
-                f"Tell us about {cohort.title}",
-                "immersion_evaluation",
+        people = [a.user for a in booked_attendees(cohort)]
+        if people:
+            notify(
+                people,
+                subject=f"Tell us about {cohort.title}",
+                template="immersion_evaluation",
                 cohort=cohort,
                 link=url_for("immersion.evaluate", cohort_id=cohort.id, _external=True),
             )

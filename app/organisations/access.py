@@ -12,9 +12,9 @@ from sqlalchemy.orm import joinedload
 from app.auth.models import User
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.mail import send_email
 from app.core.roles import STAFF, TRAINER
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import journey
 from app.organisations.models import (
     Membership,
@@ -115,19 +115,27 @@ def hub_lead_emails(org: Organisation) -> list[str]:
 
 
 def notify_leads(
-    org: Organisation, subject: str, template: str, *, link: str | None = None, **context
+    org: Organisation,
+    subject: str,
+    template: str,
+    *,
+    link: str | None = None,
+    everyone: bool = False,
+    **context,
 ) -> None:
-    """Email the organisation's active hub leads; `link` defaults to the organisation page."""
-    leads = hub_lead_emails(org)
-    if leads:
-        send_email(
-            leads,
-            subject,
-            template,
-            org=org,
-            link=link or url_for("organisations.show_organisation", org_id=org.id, _external=True),
-            **context,
-        )
+    """Tell the organisation's active hub leads (or, with `everyone`, its whole team) in the
+    portal and by email as each chose; `link` defaults to the organisation page."""
+    people = [
+        m.user for m in org.memberships if m.user.is_active and (everyone or m.has_role("hub_lead"))
+    ]
+    notify(
+        people,
+        template=template,
+        subject=subject,
+        link=link or url_for("organisations.show_organisation", org_id=org.id, _external=True),
+        org=org,
+        **context,
+    )
 
 
 def _require_trainer(user: User) -> None:

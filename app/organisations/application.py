@@ -12,10 +12,10 @@ from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.mail import send_email
 from app.core.programme import programme
 from app.core.roles import TRAINER
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import journey
 from app.organisations.access import (
     _require_lead,
@@ -155,15 +155,15 @@ def submit_application(org: Organisation, *, by: User) -> None:
     application.submission_count = (application.submission_count or 0) + 1
     org.changes_requested = ""
     trainers = db.session.scalars(
-        select(User.email).where(
+        select(User).where(
             User.is_active_account.is_(True), User.role_links.any(UserRole.role == TRAINER)
         )
     ).all()
     if trainers:
-        send_email(
-            list(trainers),
-            f"Application to review: {org.name}",
-            "application_submitted",
+        notify(
+            trainers,
+            subject=f"Application to review: {org.name}",
+            template="application_submitted",
             org=org,
             application=application,
             link=url_for("organisations.screen_application", org_id=org.id, _external=True),
@@ -178,6 +178,7 @@ def accept_application(org: Organisation, *, by: User, note: str = "") -> None:
         org,
         f"{org.name} is accepted into the programme",
         "application_accepted",
+        everyone=True,
         note=(note or "").strip(),
     )
 
@@ -207,7 +208,11 @@ def decline_application(org: Organisation, *, by: User, reason: str) -> None:
     journey.move(org, "decline", by=by, reason=reason)
     org.closed_reason = reason
     notify_leads(
-        org, f"{org.name}'s application was not accepted", "application_declined", reason=reason
+        org,
+        f"{org.name}'s application was not accepted",
+        "application_declined",
+        everyone=True,
+        reason=reason,
     )
 
 

@@ -23,6 +23,7 @@ from app.core.errors import NotFound, ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import journey
 from app.organisations.access import _require_lead, _require_open, _touch, membership_of
 from app.organisations.models import (
@@ -81,10 +82,10 @@ def invite_member(org: Organisation, *, by: User, email: str, roles) -> InviteRe
     _touch(org)
     if user is not None and user.is_active:
         membership = _add_member(org, user, roles, by=by)
-        send_email(
-            user.email,
-            f"You have been added to {org.name}'s hub team",
-            "team_added",
+        notify(
+            [user],
+            subject=f"You have been added to {org.name}'s hub team",
+            template="team_added",
             org=org,
             roles=[HUB_ROLES[r] for r in roles],
             by=by,
@@ -227,6 +228,20 @@ def accept_invitation(token: str, *, user: User) -> Membership:
             details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
         )
     _touch(org)
+    leads = [
+        m.user
+        for m in org.memberships
+        if m.has_role("hub_lead") and m.user_id != user.id and m.user.is_active
+    ]
+    notify(
+        leads,
+        subject=f"{user.name} joined {org.name}'s hub team",
+        template="team_member_joined",
+        org=org,
+        member=user,
+        roles=[HUB_ROLES[r] for r in invitation.roles],
+        link=url_for("organisations.show_team", org_id=org.id, _external=True),
+    )
     return membership
 
 

@@ -19,11 +19,11 @@ from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import NotFound, ServiceError
-from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
 from app.core.roles import TRAINER
 from app.core.storage import store_upload
 from app.extensions import db
+from app.notifications.services import notify
 from app.organisations import journey
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
@@ -423,17 +423,17 @@ def review_answer(
             **({"reason": comment} if comment else {}),
         },
     )
-    recipients = {
-        m.user.email
+    recipients = [
+        m.user
         for m in org.memberships
         if m.user.is_active
         and (m.has_role(item.responsible) or m.user_id == current.submitted_by_id)
-    }
+    ]
     if recipients:
-        send_email(
-            sorted(recipients),
-            f"{item.title}: {'accepted' if decision == 'accept' else 'changes requested'}",
-            "checklist_reviewed",
+        notify(
+            recipients,
+            subject=f"{item.title}: {'accepted' if decision == 'accept' else 'changes requested'}",
+            template="checklist_reviewed",
             org=org,
             item=item,
             answer=current,
@@ -723,12 +723,12 @@ def submit_for_review(org: Organisation, *, by: User) -> None:
         )
     journey.move(org, "submit_for_review", by=by)
     org.changes_requested = ""
-    trainers = _trainer_emails()
-    if trainers:
-        send_email(
-            trainers,
-            f"Ready for assessment: {org.name}",
-            "readiness_submitted",
+    people = trainers()
+    if people:
+        notify(
+            people,
+            subject=f"Ready for assessment: {org.name}",
+            template="readiness_submitted",
             org=org,
             link=url_for("readiness.show_readiness", org_id=org.id, _external=True),
         )

@@ -67,6 +67,41 @@ MATRIX = [
     ),
     (
         "GET",
+        "/notifications",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/notifications/1/read",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "POST",
+        "/notifications/read",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/notifications/preferences",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/notifications/preferences",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/notifications/unsubscribe/not-a-token",
+        dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
+    ),
+    (
+        "POST",
+        "/notifications/unsubscribe/not-a-token",
+        dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
+    ),
+    (
+        "GET",
         "/admin/messages",
         dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
     ),
@@ -834,6 +869,10 @@ AUDITOR_SELF_SERVICE = {
     "auth.mfa_recovery_codes": "their own recovery codes",
     "auth.mfa_disable": "their own two-step verification",
     "certificates.check_pdf": "the public PDF check: reads an upload, stores nothing",
+    "notifications.mark_read": "their own notifications",
+    "notifications.mark_all_read": "their own notifications",
+    "notifications.preferences": "their own email choices",
+    "notifications.unsubscribe": "the email choices a signed link names",
 }
 
 

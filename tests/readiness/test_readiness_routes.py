@@ -19,6 +19,7 @@ from app.extensions import db
 from app.readiness import services
 from app.readiness.models import Agreement, ChecklistAnswer, EvidenceFile
 from tests.factories.immersion import attend_immersion
+from tests.factories.notifications import tell_at_once
 from tests.factories.organisations import (
     clear_outbox,
     outbox_to,
@@ -528,6 +529,7 @@ def test_a_trainer_accepts_one_rejects_the_other_and_the_lead_sees_the_reason(
     page = trainer_client.get(panel_url(org))
     ip_id = hidden(page, "review-ip_terms-agreement_id")
     collab_id = hidden(page, "review-collaboration-agreement_id")
+    tell_at_once(lead)  # reviews come in the daily digest unless one asks
     clear_outbox()
 
     accepted = trainer_client.post(
@@ -928,6 +930,7 @@ def test_trainer_review_requests_changes_then_accepts(
     page = trainer_client.get(item_url(org, "spoke-recruitment"))
     assert "Review version 1" in text(page)
     seen = hidden(page, "answer_id")
+    tell_at_once(lead, coordinator, specialist)
     clear_outbox()
 
     no_comment = review_item(trainer_client, org, "spoke-recruitment", seen, "changes")

@@ -1,0 +1,99 @@
+"""The kinds of notification, grouped as people choose how to receive them.
+
+Each email template a notification uses belongs to one group; a person sets one delivery
+mode per group. Security mail (reset links, sign-in and two-step changes) and invitations
+to an address are not notifications: they are always sent at once (`core.mail.send_email`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Delivery(StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    OFF = "off"
+
+
+DELIVERY_LABELS = {
+    Delivery.IMMEDIATE: "Email each one at once",
+    Delivery.DIGEST: "One email a day (daily digest)",
+    Delivery.OFF: "No email (see them in the portal)",
+}
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: str
+    hint: str
+    default: Delivery
+    templates: tuple[str, ...]
+
+
+GROUPS = (
+    Group(
+        "decisions",
+        "Decisions about your organisation",
+        "Accepted, declined, changes asked for, approved as a hub.",
+        Delivery.IMMEDIATE,
+        (
+            "application_accepted",
+            "application_declined",
+            "application_changes_requested",
+            "readiness_changes",
+            "readiness_rejected",
+            "hub_approved",
+        ),
+    ),
+    Group(
+        "reviews",
+        "Reviews of your evidence, agreements and checklist",
+        "Each item a trainer accepts or sends back.",
+        Delivery.DIGEST,
+        ("agreement_reviewed", "checklist_reviewed"),
+    ),
+    Group(
+        "team",
+        "Your team",
+        "Being added to a team; people joining or declining your invitations.",
+        Delivery.IMMEDIATE,
+        ("team_added", "team_member_joined"),
+    ),
+    Group(
+        "immersion",
+        "Immersion training",
+        "Bookings, the waiting list, sessions and evaluations.",
+        Delivery.IMMEDIATE,
+        ("immersion_booking", "immersion_evaluation"),
+    ),
+    Group(
+        "certificates",
+        "Certificates",
+        "Replaced or revoked certificates.",
+        Delivery.IMMEDIATE,
+        ("certificate_replaced", "certificate_revoked"),
+    ),
+    Group(
+        "trainer_work",
+        "Work for superhub trainers",
+        "Applications, readiness submissions and approvals waiting for you.",
+        Delivery.IMMEDIATE,
+        ("application_submitted", "readiness_submitted", "assessment_awaiting_decision"),
+    ),
+)
+
+GROUP_BY_KEY = {g.key: g for g in GROUPS}
+GROUP_OF_TEMPLATE = {t: g for g in GROUPS for t in g.templates}
+
+
+def group_of(template: str) -> Group:
+    try:
+        return GROUP_OF_TEMPLATE[template]
+    except KeyError:
+        raise KeyError(
+            f"email template {template!r} belongs to no notification group "
+            "(add it to app/notifications/kinds.py)"
+        ) from None
