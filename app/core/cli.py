@@ -27,10 +27,15 @@ def worker_command():
 
 @jobs_cli.command("run")
 @click.option("--burst", is_flag=True, required=True, help="Run what is due now, then exit.")
-def run_command(burst):
+@click.option(
+    "--periodic-now",
+    is_flag=True,
+    help="Run every periodic job (reminders, digests) now, whatever its interval.",
+)
+def run_command(burst, periodic_now):
     """Deliver every message that is due and run every periodic job whose time has come,
     then exit (for tests and cron)."""
-    result = jobs.run_due()
+    result = jobs.run_due(force_periodic=periodic_now)
     click.echo(
         f"Due messages handed on: {result['messages']}; "
         f"periodic jobs run: {', '.join(result['periodic']) or 'none'}"

@@ -156,9 +156,11 @@ def run_task(name: str, args: list) -> None:
 # --- the sweep -------------------------------------------------------------------------------
 
 
-def sweep() -> dict:
+def sweep(force_periodic: bool = False) -> dict:
     """Hand on everything due: outbox rows a lost job or a back-off left waiting, and the
-    periodic work whose time has come. Safe to run from several places at once."""
+    periodic work whose time has come (all of it with `force_periodic`: each periodic job
+    decides itself what is due, the interval only spares the database). Safe to run from
+    several places at once."""
     from app.core import outbox
 
     ids = outbox.due_ids(db.session())
@@ -167,7 +169,7 @@ def sweep() -> dict:
         enqueue("mail.deliver", ids[start : start + 50])
     ran = []
     for name, (_fn, every) in PERIODIC.items():
-        if _claim_periodic(name, every):
+        if _claim_periodic(name, 0 if force_periodic else every):
             enqueue(f"periodic:{name}")
             ran.append(name)
     return {"messages": len(ids), "periodic": ran}
@@ -278,10 +280,10 @@ def work(burst: bool = False) -> None:
     worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
 
 
-def run_due() -> dict:
+def run_due(force_periodic: bool = False) -> dict:
     """Everything due now, then return: the sweep, and on RQ a burst worker for the jobs
     it (and anything else) queued."""
-    result = sweep()
+    result = sweep(force_periodic)
     if backend() == "rq":
         work(burst=True)
     return result
