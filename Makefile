@@ -49,6 +49,7 @@ bench: system-deps-test install-test
 	$(BIN)/python bench/readiness.py
 	$(BIN)/python bench/zip_stream.py
 	$(BIN)/python bench/audit_chain.py
+	$(BIN)/python bench/delivery.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/load.py --seconds $(BENCH_SECONDS)
 
 lint: install-test

@@ -100,3 +100,21 @@ class SmtpSink:
             "MAIL_USE_SSL": False,
             "MAIL_TIMEOUT": 5,
         }
+
+
+def main() -> None:
+    """`python -m tests.smtp PORT`: a sink in a process of its own (for benchmarks); on end of
+    input it prints {"received": n, "distinct_recipients": n} and stops."""
+    import json
+    import sys
+
+    sink = SmtpSink(int(sys.argv[1])).start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    recipients = [r for rcpts, _m in sink.received for r in rcpts]
+    print(json.dumps({"received": len(sink.received), "distinct_recipients": len(set(recipients))}))
+    sink.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth import mfa, passwords
 from app.auth.models import EMAIL_MAX, MfaRecoveryCode, PasswordResetToken, User, UserRole
-from app.core import audit
+from app.core import audit, jobs
+from app.core.boundary import after_commit
 from app.core.db import contains_pattern, utcnow
 from app.core.errors import ServiceError
 from app.core.mail import send_email
@@ -310,16 +311,27 @@ def _token_hash(token: str) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a single-use reset link if an active account exists; silent otherwise.
+    """Ask for a reset link to be emailed if an active account exists; silent otherwise.
 
-    The response is the same either way, so the form does not reveal who has an account.
+    The request only queues the work (once its transaction commits), the same work whatever
+    the address: whether an account exists is decided by the job, off the request, so the
+    answer is the same in the same time and does not reveal who has an account.
     """
+    address = normalise_email(email)[:EMAIL_MAX]
+    after_commit(lambda: jobs.enqueue("auth.password_reset", address, fallback_inline=True))
+
+
+@jobs.task("auth.password_reset")
+def send_password_reset(email: str) -> None:
+    """The job: a single-use reset link for an active account, or only the audit event."""
     user = get_user_by_email(email)
     if user is None or not user.is_active_account:
         audit.record(
             "auth.password_reset_requested",
-            details={"email": normalise_email(email)[:EMAIL_MAX], "account": "none or inactive"},
+            actor=None,
+            details={"email": email, "account": "none or inactive"},
         )
+        db.session.commit()
         return
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_RESET_HOURS"]
@@ -336,6 +348,7 @@ def request_password_reset(email: str) -> None:
     send_email(
         user.email, "Reset your password", "password_reset", user=user, link=link, hours=hours
     )
+    db.session.commit()
 
 
 def _usable_token(token: str) -> PasswordResetToken:

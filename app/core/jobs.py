@@ -83,18 +83,24 @@ def relay(message_ids: list[int]) -> None:
     enqueue("mail.deliver", list(message_ids))
 
 
-def enqueue(name: str, *args, delay: timedelta | None = None) -> None:
+def enqueue(
+    name: str, *args, delay: timedelta | None = None, fallback_inline: bool = False
+) -> None:
     """Run task `name` with `args` off the request: on RQ, or in this process once the
     response has gone. A failure to enqueue is logged, never raised: whatever the task
-    was to do is still recorded (the outbox) and the sweep takes it up."""
+    was to do is still recorded (the outbox) and the sweep takes it up. A task that has no
+    such record (`fallback_inline`) runs in this process instead, after the response."""
     if name not in TASKS:
         raise KeyError(f"no job named {name!r}")
     if backend() == "rq":
         try:
             _enqueue_rq(name, list(args), delay)
+            return
         except Exception:
-            log.exception("could not enqueue %s; the sweep will take it up", name)
-        return
+            if not fallback_inline:
+                log.exception("could not enqueue %s; the sweep will take it up", name)
+                return
+            log.exception("could not enqueue %s; running it in this process", name)
     if delay is not None:
         return  # the inline sweep runs it when it is due
     if has_request_context() and g.get(RESPONSE_PENDING):

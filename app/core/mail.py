@@ -212,9 +212,45 @@ def _close_quietly(connection) -> None:
 def deliver(session: Session, message_id: int) -> str:
     """Send one outbox message if it is due and nobody else holds it; record the outcome.
     Returns "sent", "retry", "failed" or "skipped" (already sent, not due, or claimed)."""
-    message = rows.claim(session, message_id)
-    if message is None:
-        return "skipped"
+    outcomes = deliver_batch(session, [message_id])
+    return next(iter(outcomes), "skipped")
+
+
+# Commit the outcomes every this many messages: a worker killed mid-batch re-sends at most
+# these (at-least-once; the Message-ID makes a copy recognisable), and SQLite's per-commit
+# flush does not cap a worker at a few dozen messages a second.
+COMMIT_EVERY = 10
+
+
+def deliver_batch(session: Session, message_ids: list[int]) -> dict[str, int]:
+    """Claim the due messages among `message_ids`, send them over one connection to the
+    mail server, and record each outcome; {"sent": n, "retry": n, "failed": n}."""
+    messages = rows.claim(session, message_ids)
+    outcomes: dict[str, int] = {}
+    if not messages:
+        return outcomes
+    connection = current_app.extensions["mailman"].get_connection()
+    # The claimed rows are this delivery's alone: the commits along the way need not
+    # expire (and so reload, one query each) the rest of the batch.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        for index, message in enumerate(messages, 1):
+            outcome = _send_one(connection, message)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if index % COMMIT_EVERY == 0:
+                session.commit()
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+        _close_quietly(connection)
+    for message in messages:
+        if message.status == rows.MessageStatus.WAITING and jobs.backend() == "rq":
+            wait = max(timedelta(seconds=1), message.not_before - clock.now())
+            jobs.enqueue("mail.deliver", [message.id], delay=wait)
+    return outcomes
+
+
+def _send_one(connection, message: rows.OutboxMessage) -> str:
     email = _email(
         [message.recipient],
         message.subject,
@@ -223,12 +259,12 @@ def deliver(session: Session, message_id: int) -> str:
         [tuple(a) for a in message.attachments or ()],
         headers={"Message-ID": message.message_id},
     )
+    email.connection = connection
     try:
         email.send()
     except Exception as exc:  # every failure of the mail server is recorded, none escapes
-        _close_quietly(email.connection)
-        permanent = _permanent(exc)
-        rows.mark_failed_try(session, message, _describe(exc), permanent=permanent)
+        _close_quietly(connection)  # the next message opens a fresh connection
+        rows.mark_failed_try(message, _describe(exc), permanent=_permanent(exc))
         current_app.logger.warning(
             "mail %s to %s not delivered (try %s): %s",
             message.id,
@@ -237,25 +273,16 @@ def deliver(session: Session, message_id: int) -> str:
             message.last_error,
         )
         return "failed" if message.status == rows.MessageStatus.FAILED else "retry"
-    rows.mark_sent(session, message)
+    rows.mark_sent(message)
     return "sent"
 
 
 @jobs.task("mail.deliver")
 def deliver_messages(message_ids: list[int]) -> dict:
-    """Deliver outbox messages; a failed try in RQ is retried on its back-off."""
+    """The job: deliver outbox messages; a failed try in RQ is retried on its back-off."""
     from app.extensions import db
 
-    session = db.session()
-    outcomes: dict[str, int] = {}
-    for message_id in message_ids:
-        outcome = deliver(session, message_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if outcome == "retry" and jobs.backend() == "rq":
-            message = session.get(rows.OutboxMessage, message_id)
-            wait = max(timedelta(seconds=1), message.not_before - clock.now())
-            jobs.enqueue("mail.deliver", [message_id], delay=wait)
-    return outcomes
+    return deliver_batch(db.session(), message_ids)
 
 
 def outbox() -> list:

@@ -14,6 +14,7 @@ Message-ID, makes a second copy recognisable as the same message.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -61,6 +62,8 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Which delivery holds the claim (one UPDATE claims a whole batch for one worker).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -135,36 +138,41 @@ def due_ids(session: Session, limit: int = 500) -> list[int]:
     )
 
 
-def claim(session: Session, message_id: int) -> OutboxMessage | None:
-    """Take the message for one delivery, atomically across processes: the UPDATE succeeds
-    for one claimant only. None if it is sent, failed, not due yet or held by another."""
+def claim(session: Session, message_ids: list[int]) -> list[OutboxMessage]:
+    """Take the messages for one delivery, atomically across processes: one UPDATE marks
+    those still due and unheld with this delivery's token, and only they are returned
+    (sent, failed, not yet due or held by another worker: left alone)."""
     now = clock.now()
-    taken = session.execute(
+    token = uuid.uuid4().hex
+    session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _due(now))
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .where(OutboxMessage.id.in_(message_ids), _due(now))
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.commit()
-    if not taken:
-        return None
-    return session.get(OutboxMessage, message_id, populate_existing=True)
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.claim_token == token)
+            .order_by(OutboxMessage.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-def mark_sent(session: Session, message: OutboxMessage) -> None:
+def mark_sent(message: OutboxMessage) -> None:
+    """Record a delivery (the caller commits: a batch commits every few messages)."""
     message.status = MessageStatus.SENT
     message.sent_at = clock.now()
     message.attempts += 1
     message.claimed_until = None
     message.last_error = ""
-    session.commit()
 
 
-def mark_failed_try(
-    session: Session, message: OutboxMessage, error: str, *, permanent: bool = False
-) -> None:
+def mark_failed_try(message: OutboxMessage, error: str, *, permanent: bool = False) -> None:
     """Record a failed try: wait for the next one on the back-off, or give up (a permanent
-    refusal, or the last try) and mark the message failed."""
+    refusal, or the last try) and mark the message failed (the caller commits)."""
     now = clock.now()
     message.attempts += 1
     message.last_error = error[:2000]
@@ -174,7 +182,6 @@ def mark_failed_try(
         message.failed_at = now
     else:
         message.not_before = now + timedelta(seconds=BACKOFF_SECONDS[message.attempts - 1])
-    session.commit()
 
 
 def resend(message: OutboxMessage) -> None:

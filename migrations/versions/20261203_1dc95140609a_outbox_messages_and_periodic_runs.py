@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('claimed_until', app.core.db.UTCDateTime(), nullable=True),
+    sa.Column('claim_token', sa.String(length=32), nullable=True),
     sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
     sa.Column('sent_at', app.core.db.UTCDateTime(), nullable=True),
     sa.Column('failed_at', app.core.db.UTCDateTime(), nullable=True),
