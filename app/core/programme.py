@@ -1,4 +1,5 @@
-"""Programme settings from `modules/programme.yaml`: team rules, invitation expiry, limits.
+"""Programme settings from `modules/programme.yaml`: team rules, invitation expiry, limits,
+and when reminders are sent.
 
 The rules live in content, not code, so a superhub can change them without a release.
 The file is validated when the app starts; an invalid file stops start-up with the
@@ -23,6 +24,26 @@ HUB_ROLES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class ReminderSettings:
+    """When the scheduled reminders (`app.reminders`) fall due. Each is due on a day (UK
+    time) and sent once `send_hour` has come that day; one missed while no scheduler ran
+    is still sent up to `catch_up_days` late, never twice."""
+
+    send_hour: int = 8
+    catch_up_days: int = 3
+    # Days before a certificate's last valid day; and once on the first day it reads expired.
+    certificate_expiry_days: tuple[int, ...] = (90, 30, 7)
+    certificate_expired: bool = True
+    invitation_unanswered_days: int = 7  # after the invitation was (last) sent
+    invitation_lapse_days: int = 2  # before its link stops working
+    booking_deadline_days: int = 7  # before a cohort's booking deadline
+    session_days_before: int = 1  # before an Immersion session's day
+    evaluation_days_after: int = 7  # after the cohort was completed
+    trainer_waiting_working_days: int = 5  # Monday to Friday
+    modules_not_started_days: int = 30  # after the organisation's acceptance
+
+
 class ProgrammeError(ValueError):
     """Invalid programme settings; the message names the file, field and problem."""
 
@@ -45,6 +66,7 @@ class ProgrammeSettings:
     rubric: tuple[tuple[str, str, str], ...] = ()
     # The hour (programme time, 0–23) after which the daily digest of notifications goes.
     digest_hour: int = 7
+    reminders: ReminderSettings = ReminderSettings()
 
 
 def _get(data: dict, path: str, source: Path):
@@ -151,8 +173,19 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
         raise ProgrammeError(
             f"{path}: notifications.digest_hour: must be an hour from 0 to 23, got {digest_hour!r}"
         )
+    invitation_expiry_days = _positive_int(data, "invitations.expiry_days", path)
+    reminders = _reminders(data, path)
+    lapse_set = (
+        isinstance(data.get("reminders"), dict) and "invitation_lapse_days" in data["reminders"]
+    )
+    if lapse_set and reminders.invitation_lapse_days >= invitation_expiry_days:
+        raise ProgrammeError(
+            f"{path}: reminders.invitation_lapse_days: must be fewer than "
+            f"invitations.expiry_days ({invitation_expiry_days})"
+        )
     return ProgrammeSettings(
         digest_hour=digest_hour,
+        reminders=reminders,
         four_eyes=four_eyes,
         certificate_valid_years=_positive_int(data, "approval.certificate_valid_years", path),
         trainee_certificate_valid_years=_positive_int(
@@ -165,10 +198,61 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
         evaluation_statements=tuple(statements),
         check_cooldown_minutes=cooldown,
         required_roles=tuple(dict.fromkeys(roles)),
-        invitation_expiry_days=_positive_int(data, "invitations.expiry_days", path),
+        invitation_expiry_days=invitation_expiry_days,
         min_spokes=min_spokes,
         max_spokes=max_spokes,
     )
+
+
+def _reminders(data: dict, source: Path) -> ReminderSettings:
+    """The optional `reminders:` section; each setting left out keeps its default."""
+    section = data.get("reminders")
+    if section is None:
+        return ReminderSettings()
+    if not isinstance(section, dict):
+        raise ProgrammeError(f"{source}: reminders: must be a mapping of settings")
+    defaults = ReminderSettings()
+    known = list(ReminderSettings.__dataclass_fields__)
+    unknown = sorted(str(k) for k in section if k not in known)
+    if unknown:
+        raise ProgrammeError(
+            f"{source}: reminders: unknown setting(s) {unknown}; known settings are "
+            f"{', '.join(known)}"
+        )
+    values: dict = {}
+    for name in known:
+        if name not in section:
+            continue
+        value, where = section[name], f"reminders.{name}"
+        default = getattr(defaults, name)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ProgrammeError(f"{source}: {where}: must be true or false, got {value!r}")
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+            ):
+                raise ProgrammeError(
+                    f"{source}: {where}: must be a list of whole numbers of days ≥ 1 "
+                    f"(may be empty: []), got {value!r}"
+                )
+            if len(set(value)) != len(value):
+                raise ProgrammeError(f"{source}: {where}: lists a number of days twice")
+            value = tuple(sorted(value, reverse=True))
+        else:
+            low, high = (
+                (0, 23) if name == "send_hour" else (0 if name == "catch_up_days" else 1, None)
+            )
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < low
+                or (high is not None and value > high)
+            ):
+                wanted = f"an hour from {low} to {high}" if high else f"a whole number ≥ {low}"
+                raise ProgrammeError(f"{source}: {where}: must be {wanted}, got {value!r}")
+        values[name] = value
+    return ReminderSettings(**values)
 
 
 def programme() -> ProgrammeSettings:
