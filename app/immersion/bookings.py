@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import url_for
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core import audit
@@ -30,7 +31,12 @@ from app.immersion.models import (
 from app.notifications.services import notify
 from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation, Stage
-from app.readiness.facts import agreements_verified
+from app.readiness.facts import agreements_verified, verified_organisation_ids
+
+# Cohorts that take bookings (a full one, for its waiting list), and the stage at which an
+# organisation books.
+BOOKABLE = (CohortStatus.OPEN, CohortStatus.FULL)
+BOOKING_STAGE = Stage.IN_TRAINING
 
 
 def active_booking(org: Organisation, cohort: ImmersionCohort) -> Booking | None:
@@ -67,7 +73,7 @@ def _lock_cohort(cohort: ImmersionCohort) -> None:
 
 
 def _booking_open(cohort: ImmersionCohort) -> None:
-    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+    if cohort.status not in BOOKABLE:
         raise ServiceError(f"Booking for “{cohort.title}” is closed.")
     if utcnow() > cohort.booking_deadline:
         raise ServiceError(f"The booking deadline for “{cohort.title}” has passed.")
@@ -89,19 +95,40 @@ def bookable_cohorts(org: Organisation, *, also: int | None = None) -> list[Imme
         cohort
         for cohort, _confirmed, _waiting in list_cohorts()
         if (
-            cohort.status in (CohortStatus.OPEN, CohortStatus.FULL)
-            and cohort.id not in booked
-            and now <= cohort.booking_deadline
+            cohort.status in BOOKABLE and cohort.id not in booked and now <= cohort.booking_deadline
         )
         or cohort.id == also
     ]
+
+
+def ready_to_book(orgs: list[Organisation]) -> list[Organisation]:
+    """Of `orgs`, those `book` would let book now: at the booking stage with both agreements
+    verified (one query, however many)."""
+    staged = [org for org in orgs if org.stage == BOOKING_STAGE]
+    verified = verified_organisation_ids(org.id for org in staged)
+    return [org for org in staged if org.id in verified]
+
+
+def unbooked_ready_organisations() -> list[Organisation]:
+    """Organisations ready to book with no place or waiting-list place on any cohort (two
+    queries), their hub team loaded for telling the leads."""
+    active = select(Booking.organisation_id).where(Booking.status.in_(ACTIVE))
+    orgs = list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.stage == BOOKING_STAGE, Organisation.id.not_in(active))
+            .options(selectinload(Organisation.memberships).joinedload(Membership.user))
+            .order_by(Organisation.id)
+        )
+    )
+    return ready_to_book(orgs)
 
 
 def book(org: Organisation, cohort: ImmersionCohort, *, by: User, attendee_ids) -> Booking:
     """Book the team onto a cohort: a place if one is free, otherwise the waiting list."""
     if not org_services.is_hub_lead(by, org):
         raise ServiceError("Only the organisation's hub lead can book Immersion.")
-    if org.stage != Stage.IN_TRAINING:
+    if org.stage != BOOKING_STAGE:
         raise ServiceError("Immersion is booked while the organisation is in training.")
     if not agreements_verified(org):
         raise ServiceError(

@@ -22,12 +22,15 @@ from app.immersion.attendance import (  # noqa: F401
     status_for_minutes,
 )
 from app.immersion.bookings import (  # noqa: F401
+    BOOKABLE,
     active_booking,
     agreements_verified,
     book,
     bookable_cohorts,
     cancel,
     change_attendees,
+    ready_to_book,
+    unbooked_ready_organisations,
     upcoming_for,
 )
 from app.immersion.cohorts import (  # noqa: F401

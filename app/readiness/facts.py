@@ -7,6 +7,8 @@ services (which read Immersion's attendance in turn).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -28,9 +30,26 @@ def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
     return current
 
 
+def _all_verified(current: dict) -> bool:
+    return all(a is not None and a.status == ReviewStatus.ACCEPTED for a in current.values())
+
+
 def agreements_verified(org: Organisation) -> bool:
     """Both partnership agreements verified by a trainer."""
-    return all(
-        a is not None and a.status == ReviewStatus.ACCEPTED
-        for a in current_agreements(org).values()
-    )
+    return _all_verified(current_agreements(org))
+
+
+def verified_organisation_ids(org_ids: Iterable[int]) -> set[int]:
+    """Of `org_ids`, those whose both current agreements are verified (`agreements_verified`
+    for many organisations, in one query)."""
+    current: dict[int, dict] = {i: dict.fromkeys(AGREEMENT_KINDS) for i in set(org_ids)}
+    if not current:
+        return set()
+    for row in db.session.execute(
+        select(Agreement.organisation_id, Agreement.kind, Agreement.status)
+        .where(Agreement.organisation_id.in_(current), Agreement.status != ReviewStatus.SUPERSEDED)
+        .order_by(Agreement.id)
+    ):
+        if row.kind in AGREEMENT_KINDS:
+            current[row.organisation_id][row.kind] = row
+    return {i for i, agreements in current.items() if _all_verified(agreements)}
