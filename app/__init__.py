@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_audit_actions()
     register_blueprints(app)
+    register_jobs()
     register_hooks(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -121,6 +122,7 @@ def register_extensions(app: Flask) -> None:
 AREAS = (
     "auth",
     "notifications",
+    "exports",
     "organisations",
     "training",
     "readiness",
@@ -151,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     from app.certificates.routes import bp as certificates_bp
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
+    from app.exports.routes import bp as exports_bp
     from app.immersion.routes import bp as immersion_bp
     from app.notifications.routes import bp as notifications_bp
     from app.organisations.routes import bp as organisations_bp
@@ -164,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         audit_bp,
         notifications_bp,
+        exports_bp,
         organisations_bp,
         training_bp,
         readiness_bp,
@@ -176,6 +180,12 @@ def register_blueprints(app: Flask) -> None:
     # Endpoints we do not write ourselves still get an explicit policy.
     declare_endpoint(app, "static", PUBLIC)
     declare_endpoint(app, "bootstrap.static", PUBLIC)
+
+
+def register_jobs() -> None:
+    """Import the modules whose periodic jobs are not reached through a blueprint (a job
+    registers itself with `app.core.jobs` when its module is imported)."""
+    import app.reminders.services  # noqa: F401  (the hourly "reminders" job)
 
 
 def register_hooks(app: Flask) -> None:

@@ -65,23 +65,50 @@ GROUPS = (
     Group(
         "immersion",
         "Immersion training",
-        "Bookings, the waiting list, sessions and evaluations.",
+        "Bookings, the waiting list, sessions and evaluations, and reminders of booking "
+        "deadlines, sessions tomorrow and evaluations not yet answered.",
         Delivery.IMMEDIATE,
-        ("immersion_booking", "immersion_evaluation"),
+        (
+            "immersion_booking",
+            "immersion_evaluation",
+            "reminder_booking_deadline",
+            "reminder_session_tomorrow",
+            "reminder_evaluation",
+        ),
     ),
     Group(
         "certificates",
         "Certificates",
-        "Replaced or revoked certificates.",
+        "Replaced or revoked certificates, and reminders before a certificate expires.",
         Delivery.IMMEDIATE,
-        ("certificate_replaced", "certificate_revoked"),
+        ("certificate_replaced", "certificate_revoked", "reminder_certificate_expiry"),
     ),
     Group(
         "trainer_work",
         "Work for superhub trainers",
-        "Applications, readiness submissions and approvals waiting for you.",
+        "Applications, readiness submissions and approvals waiting for you, and a reminder "
+        "of work that has waited too long.",
         Delivery.IMMEDIATE,
-        ("application_submitted", "readiness_submitted", "assessment_awaiting_decision"),
+        (
+            "application_submitted",
+            "readiness_submitted",
+            "assessment_awaiting_decision",
+            "reminder_trainer_work",
+        ),
+    ),
+    Group(
+        "reminders",
+        "Reminders of deadlines and renewals",
+        "Team invitations nobody has answered yet, and required training not started.",
+        Delivery.IMMEDIATE,
+        ("reminder_invitation", "reminder_modules_not_started"),
+    ),
+    Group(
+        "exports",
+        "Your exports",
+        "A large export you asked for is ready to download (or could not be made).",
+        Delivery.IMMEDIATE,
+        ("export_ready",),
     ),
 )
 
