@@ -123,6 +123,9 @@ def load_config(instance_path: str) -> dict:
         # Expressions of interest sent from the public directory, per address.
         "INTEREST_LIMIT_PER_IP": os.environ.get("INTEREST_LIMIT_PER_IP", "5 per hour"),
         "IMPACT_CACHE_SECONDS": _int("IMPACT_CACHE_SECONDS", 300),
+        # Exports larger than these are prepared by a job and downloaded from My exports.
+        "EXPORT_ASYNC_ROWS": _int("EXPORT_ASYNC_ROWS", 200),
+        "EXPORT_ASYNC_CERTIFICATES": _int("EXPORT_ASYNC_CERTIFICATES", 50),
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),

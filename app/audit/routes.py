@@ -7,7 +7,10 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    current_app,
+    flash,
     g,
+    redirect,
     render_template,
     request,
     stream_with_context,
@@ -23,6 +26,7 @@ from app.core.filters import format_datetime
 from app.core.pagination import clamp_page
 from app.core.policy import access, roles
 from app.core.roles import STAFF
+from app.exports import services as exports
 
 from . import dossier as dossiers
 from . import services
@@ -83,18 +87,35 @@ def register():
     )
 
 
+def _prepare(kind: str, filters, filename: str):
+    """A large export: prepared by a job, downloaded from My exports when it is ready."""
+    exports.request_export(current_user, kind, params=_filter_summary(filters), filename=filename)
+    flash(
+        "This export is large, so it is being prepared in the background. You will be told "
+        "when it is ready to download here.",
+        "info",
+    )
+    return redirect(url_for("exports.list_exports"))
+
+
 @bp.route("/certificates.csv")
 @access(AUDIT_CONSOLE)
 def register_csv():
     _form, filters = _register_filters()
     _record("audit.register_exported", format="csv", filters=_filter_summary(filters))
-    return csv_response(services.register_rows(filters), f"certificates-{_stamp()}.csv")
+    filename = f"certificates-{_stamp()}.csv"
+    if services.count_register(filters) > current_app.config["EXPORT_ASYNC_ROWS"]:
+        return _prepare("audit.register_csv", filters, filename)
+    return csv_response(services.register_rows(filters), filename)
 
 
 @bp.route("/certificates.zip")
 @access(AUDIT_CONSOLE)
 def register_zip():
     _form, filters = _register_filters()
+    if services.count_register(filters) > current_app.config["EXPORT_ASYNC_CERTIFICATES"]:
+        _record("audit.register_exported", format="zip", filters=_filter_summary(filters))
+        return _prepare("audit.register_zip", filters, f"certificates-{_stamp()}.zip")
     entries = services.zip_entries(filters)
     _record(
         "audit.register_exported",
@@ -202,7 +223,10 @@ def list_events():
 def events_csv():
     _form, filters = _event_filters()
     _record("audit.log_exported", filters=_filter_summary(filters))
-    return csv_response(services.event_rows(filters), f"audit-log-{_stamp()}.csv")
+    filename = f"audit-log-{_stamp()}.csv"
+    if services.count_events(filters) > current_app.config["EXPORT_ASYNC_ROWS"]:
+        return _prepare("audit.log_csv", filters, filename)
+    return csv_response(services.event_rows(filters), filename)
 
 
 @bp.route("/verify")

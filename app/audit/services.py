@@ -20,10 +20,11 @@ from sqlalchemy.orm import defer
 
 from app.certificates.models import Certificate
 from app.core import audit, clock
-from app.core.csv import safe_cell
+from app.core.csv import csv_lines, safe_cell
 from app.core.db import contains_pattern
 from app.core.pagination import Page
 from app.core.storage import CHUNK, path_for
+from app.exports import services as exports
 from app.extensions import db
 from app.organisations.models import Organisation
 
@@ -333,3 +334,43 @@ def event_rows(filters: EventFilters) -> Iterator[list]:
             names.get(event.organisation_id, ""),
             audit.json_details(event),
         ]
+
+
+# --- exports prepared off the request ---------------------------------------------------------
+
+
+def filters_from(params: dict, cls):
+    """Filters rebuilt from their JSON summary (dates as ISO strings)."""
+    values = dict(params)
+    for name in ("start", "to"):
+        if values.get(name):
+            values[name] = date.fromisoformat(values[name])
+    return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+
+def count_register(filters: RegisterFilters) -> int:
+    return db.session.scalar(select(func.count()).select_from(register_query(filters).subquery()))
+
+
+def count_events(filters: EventFilters) -> int:
+    return db.session.scalar(select(func.count()).select_from(events_query(filters).subquery()))
+
+
+def _encoded(lines) -> Iterator[bytes]:
+    for line in lines:
+        yield line.encode("utf-8")
+
+
+@exports.builder("audit.register_csv", "Certificate register (CSV)", "text/csv; charset=utf-8")
+def _register_csv(params: dict) -> Iterator[bytes]:
+    return _encoded(csv_lines(register_rows(filters_from(params, RegisterFilters))))
+
+
+@exports.builder("audit.register_zip", "Certificates and manifest (ZIP)", "application/zip")
+def _register_zip(params: dict) -> Iterator[bytes]:
+    return stream_zip(zip_entries(filters_from(params, RegisterFilters)))
+
+
+@exports.builder("audit.log_csv", "Audit log (CSV)", "text/csv; charset=utf-8")
+def _log_csv(params: dict) -> Iterator[bytes]:
+    return _encoded(csv_lines(event_rows(filters_from(params, EventFilters))))

@@ -17,6 +17,7 @@ import secrets
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,14 +172,26 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
 def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str) -> StoredFile:
     """Store bytes the server made itself (a certificate PDF) under a server-made key; the
     file is removed again if the transaction that was to record it rolls back."""
+    return store_stream([data], area=area, original_name=original_name, content_type=content_type)
+
+
+def store_stream(
+    chunks: Iterable[bytes], *, area: str, original_name: str, content_type: str
+) -> StoredFile:
+    """Store what a generator writes (an export: CSV lines, ZIP pieces) without holding it
+    in memory; removed again if the transaction that was to record it rolls back."""
     root = storage_root()
     folder = root / area
     folder.mkdir(parents=True, exist_ok=True)
     key = f"{area}/{secrets.token_hex(16)}"
+    digest, size = hashlib.sha256(), 0
     fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".write-")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
         os.replace(temp_name, root / key)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -188,8 +201,8 @@ def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str
         key=key,
         original_name=display_name(original_name),
         content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        sha256=digest.hexdigest(),
     )
 
 

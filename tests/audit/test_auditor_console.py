@@ -11,10 +11,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from app.certificates import services
 from app.core import clock
 from app.extensions import db
-from tests.factories.certificates import approved_hub, pdf_bytes_of
+from tests.factories.certificates import approved_hub, pdf_bytes_of, three_hubs
 from tests.helpers import events, login, page_text
 from tests.querycount import count_queries
 
@@ -22,19 +21,7 @@ from tests.querycount import count_queries
 @pytest.fixture
 def hubs(app, make_user, make_organisation):
     """Three approved hubs; the second is revoked."""
-    made = [
-        approved_hub(app, make_user, make_organisation, name=name, nation=nation)
-        for name, nation in (
-            ("Alder Hospice", "england"),
-            ("Birch Hospice", "wales"),
-            ('=HYPERLINK("http://x") Hospice', "scotland"),
-        )
-    ]
-    admin = make_user(roles=("admin",))
-    with app.test_request_context():
-        services.revoke(made[1][1], by=admin, reason="Network closed")
-        db.session.commit()
-    return [cert for _org, cert, *_ in made]
+    return three_hubs(app, make_user, make_organisation)
 
 
 @pytest.fixture

@@ -102,6 +102,16 @@ MATRIX = [
     ),
     (
         "GET",
+        "/exports",
+        dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/exports/{export}/download",
+        dict(anonymous=302, applicant=404, trainer=404, auditor=404, admin=404),
+    ),
+    (
+        "GET",
         "/admin/messages",
         dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
     ),
@@ -672,8 +682,19 @@ def other_organisation(module_world):
             subject="A message",
             body_text="Hello",
         )
+        from app.exports.models import Export
+
+        export = Export(
+            user_id=lead.id,
+            kind="audit.register_csv",
+            label="Someone else's export",
+            filename="theirs.csv",
+            content_type="text/csv",
+        )
+        db.session.add(export)
         db.session.commit()
         return {
+            "export": export.id,
             "message": message.id,
             "listed": cert.organisation_id,
             "assessment": assessment.id,
@@ -808,6 +829,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 code="x" * 32,
                 listed=1,
                 message=1,
+                export=1,
             ),
             method=method,
         )

@@ -101,3 +101,23 @@ def reload(cert_id: int) -> Certificate:
 
 
 manager_roles = certificate_services.MANAGER_ROLES
+
+
+def three_hubs(app, make_user, make_organisation) -> list:
+    """The certificates of three approved hubs (the second revoked; the third's name is a
+    spreadsheet formula), for the register and its exports."""
+    from app.certificates import services as certificate_services
+
+    made = [
+        approved_hub(app, make_user, make_organisation, name=name, nation=nation)
+        for name, nation in (
+            ("Alder Hospice", "england"),
+            ("Birch Hospice", "wales"),
+            ('=HYPERLINK("http://x") Hospice', "scotland"),
+        )
+    ]
+    admin = make_user(roles=("admin",))
+    with app.test_request_context():
+        certificate_services.revoke(made[1][1], by=admin, reason="Network closed")
+        db.session.commit()
+    return [cert for _org, cert, *_ in made]
