@@ -313,11 +313,15 @@ def test_lead_and_trainer_complete_the_readiness_checklist(
     expect(flash(trainer_page, "Statement of Collaboration: rejected.")).to_be_visible()
     assert_accessible(trainer_page)
 
-    # --- the lead sees the reason (and was emailed) and uploads the signed copy ---------
-    rejected_mail = [m for m in emails_to(lead[0]) if "needs attention" in m.subject]
-    assert len(rejected_mail) == 1
-    assert REJECT_REASON in rejected_mail[0].body
+    # --- the lead is told (reviews wait for the daily digest email) and sees the reason ---
+    assert [m for m in emails_to(lead[0]) if "needs attention" in m.subject] == []
     page.reload()
+    main_nav(page).get_by_role("link", name=re.compile(r"^Notifications")).click()
+    expect(
+        page.get_by_role("link", name="Statement of Collaboration needs attention")
+    ).to_be_visible()
+    expect(page.get_by_text("in your next daily summary").first).to_be_visible()
+    page.go_back()
     card = agreement_card(page, "Statement of Collaboration")
     expect(card).to_contain_text(f"Rejected: {REJECT_REASON}")
     expect(agreement_card(page, "IP Terms of Use Agreement")).to_contain_text("Accepted")
