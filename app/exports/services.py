@@ -80,26 +80,18 @@ def build(export_id: int) -> None:
         export = db.session.get(Export, export_id)
         export.status = ExportStatus.FAILED
         export.error = f"{type(exc).__name__}: {exc}"[:2000]
-        notify(
-            [owner],
-            template="export_ready",
-            subject=f"Your export could not be prepared: {export.label}",
-            link=url_for("exports.list_exports", _external=True),
-            export=export,
-        )
-        db.session.commit()
+        _tell(owner, export, f"Your export could not be prepared: {export.label}")
         raise
     now = clock.now()
     export.storage_key, export.size = stored.key, stored.size
     export.status, export.ready_at = ExportStatus.READY, now
     export.expires_at = now + timedelta(days=KEEP_DAYS)
-    notify(
-        [owner],
-        template="export_ready",
-        subject=f"Your export is ready: {export.label}",
-        link=url_for("exports.list_exports", _external=True),
-        export=export,
-    )
+    _tell(owner, export, f"Your export is ready: {export.label}")
+
+
+def _tell(owner: User, export: Export, subject: str) -> None:
+    link = url_for("exports.list_exports", _external=True)
+    notify([owner], template="export_ready", subject=subject, link=link, export=export)
     db.session.commit()
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import threading
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -56,10 +57,17 @@ def live_app(instance_dir, tmp_path_factory):
     app = build_app(url, WTF_CSRF_ENABLED=True, CONTENT_DIR=os.path.abspath(content))
     dbutil.upgrade(app)
 
+    with served(app):
+        yield app
+    dbutil.drop_database(url)
+
+
+@contextmanager
+def served(app):
+    """Serve `app` over HTTP from a daemon thread; `app.live_url` (and PUBLIC_BASE_URL) is
+    its address. Afterwards the server stops and the app's connections close."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    live_url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = live_url
-    app.live_url = live_url
+    app.config["PUBLIC_BASE_URL"] = app.live_url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
@@ -73,7 +81,6 @@ def live_app(instance_dir, tmp_path_factory):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        dbutil.drop_database(url)
 
 
 @pytest.fixture(scope="session")

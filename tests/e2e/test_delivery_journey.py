@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from tests import dbutil
 from tests.conftest import PASSWORD, build_app
 from tests.core.test_jobs_rq import REDIS_URL, _redis_up, flask_jobs
+from tests.e2e.conftest import served
 from tests.e2e.helpers import flash, main_nav
 from tests.smtp import SmtpSink
 
@@ -61,22 +60,9 @@ def delivery_app(instance_dir, tmp_path_factory, sink):
         **sink.config(),
     )
     dbutil.upgrade(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_BASE_URL"] = app.live_url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(app):
         yield app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        from app.extensions import db
-
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        dbutil.drop_database(url)
+    dbutil.drop_database(url)
 
 
 def world(app):
