@@ -38,11 +38,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
+# Headless, Debian's chromium-headless-shell: the same Chromium (Blink, V8, the same
+# version) without the desktop browser around it, which is what Playwright itself runs
+# headless. A page costs about a fifth less CPU there and a new context a third.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+
+
+def chromium_path(headless: bool) -> str:
+    """CHROMIUM_PATH if set; else the headless shell when headless and installed; else
+    Debian's chromium (needed for --headed)."""
+    if os.environ.get("CHROMIUM_PATH"):
+        return os.environ["CHROMIUM_PATH"]
+    if headless and os.path.exists(HEADLESS_SHELL):
+        return HEADLESS_SHELL
+    return "/usr/bin/chromium"
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "executable_path": chromium_path(browser_type_launch_args.get("headless", True)),
         "args": CHROMIUM_ARGS,
     }
 
