@@ -1,9 +1,10 @@
 """Shared fixtures: `app`, `client`, `runner`, `auth`, and factories such as `make_user`.
 
 The schema is built once per session by the real migrations, and the app once (unless a
-test overrides `app_config`). Every session of a test shares one connection and runs in
-a SAVEPOINT inside the test's transaction, which is rolled back afterwards: tests see
-each other's nothing and cost no DELETEs. Tests whose threads must see real commits are
+test overrides `app_config` with a setting read at start-up: see PER_REQUEST_SETTINGS).
+Every session of a test shares one connection and runs in a SAVEPOINT inside the test's
+transaction, which is rolled back afterwards: tests see each other's nothing and cost no
+DELETEs. Tests whose threads must see real commits are
 marked `commits` and get a database of their own.
 """
 
@@ -103,6 +104,15 @@ def build_app(database_url: str, **overrides):
 def app_config():
     """Override to change the test app's configuration for one module or test."""
     return {}
+
+
+# Settings the app reads while it serves, never while it is built: a test that changes only
+# these runs on the shared app with them set (and put back afterwards, like everything a test
+# changes there) rather than on an app of its own, which costs a build and a fresh template
+# cache. Add a setting here only if nothing reads it in create_app or an extension's init_app.
+PER_REQUEST_SETTINGS = frozenset(
+    {"STORAGE_DIR", "EVIDENCE_MAX_BYTES", "MAX_CONTENT_LENGTH", "IMPACT_CACHE_SECONDS"}
+)
 
 
 class IsolatedClient(FlaskClient):
@@ -263,13 +273,17 @@ def app(request, database_url, app_config, _connection):
     if request.node.get_closest_marker("commits"):
         yield from _committing_app(request.getfixturevalue("commits_database_url"), app_config)
         return
-    own = bool(app_config) or request.node.get_closest_marker("own_app") is not None
+    own = request.node.get_closest_marker("own_app") is not None or not (
+        app_config.keys() <= PER_REQUEST_SETTINGS
+    )
     if own:
         app = build_app(database_url, **app_config)
         app.test_client_class = IsolatedClient
     else:
         app = request.getfixturevalue("_shared_app")
     saved_config, saved_extensions = dict(app.config), dict(app.extensions)
+    if not own:
+        app.config.update(app_config)
     outer = _connection.begin_nested() if _connection.in_transaction() else _connection.begin()
     try:
         with app.app_context(), bound_to(_connection):
