@@ -162,8 +162,20 @@ def emails_to(live_app):
     return find
 
 
-_AXE = None
 _ALREADY_CLEAN: set[str] = set()
+# axe.run with every rule, as axe-playwright-python runs it, bringing back only the
+# violations: the rest of the result (every rule that passed or did not apply) is most of
+# what crosses from the page to the test, and nothing here reads it.
+_AXE_RUN = "axe.run({resultTypes: ['violations']}).then(results => results.violations)"
+
+
+def _axe_violations(page) -> list:
+    """axe-core's violations on the page as it is now (injected once per document)."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT)
+    return page.evaluate(_AXE_RUN)
 
 
 def _check_accessible(page) -> None:
@@ -172,19 +184,18 @@ def _check_accessible(page) -> None:
     a journey passes the same pages many times)."""
     import hashlib
 
-    from axe_playwright_python.sync_playwright import Axe
+    from axe_playwright_python.base import AxeResults
 
-    global _AXE
     page.wait_for_load_state("load")
     # The CSRF token changes with every page; nothing axe checks depends on its value.
     markup = re.sub(r'name="csrf_token"[^>]*value="[^"]*"', 'name="csrf_token"', page.content())
     fingerprint = hashlib.sha256(f"{page.viewport_size}\n{markup}".encode()).hexdigest()
     if fingerprint in _ALREADY_CLEAN:
         return
-    _AXE = _AXE or Axe()
-    results = _AXE.run(page)
-    assert results.violations_count == 0, (
-        f"axe found accessibility violations on {page.url}:\n{results.generate_report()}"
+    violations = _axe_violations(page)
+    assert not violations, (
+        f"axe found accessibility violations on {page.url}:\n"
+        f"{AxeResults({'violations': violations}).generate_report()}"
     )
     _ALREADY_CLEAN.add(fingerprint)
 
