@@ -56,6 +56,56 @@ def pytest_generate_tests(metafunc):
         )
 
 
+# The test files that take longest, with roughly their seconds on one core of the 2-core
+# machine (measured 2026-12-03). pytest-xdist's worksteal hands each worker one contiguous
+# share of the collection and steals only from a share's end, so a long file late in a
+# share can leave its worker finishing alone. These files go first in the shares instead,
+# longest first and spread over the workers; every other file keeps its place and order.
+SLOW_FILES = {
+    "tests/e2e/test_readiness_journey.py": 65,
+    "tests/e2e/test_organisation_journey.py": 34,
+    "tests/e2e/test_journeys.py": 30,
+    "tests/demo/test_demo_seed.py": 30,
+    "tests/e2e/test_immersion_journey.py": 24,
+    "tests/demo/test_demo_immersion.py": 22,
+    "tests/demo/test_demo_certificates.py": 20,
+    "tests/e2e/test_certificate_journey.py": 15,
+    "tests/e2e/test_auditor_journey.py": 14,
+    "tests/e2e/test_training_journey.py": 12,
+    "tests/core/test_deploy.py": 11,
+    "tests/e2e/test_public_journey.py": 9,
+    "tests/demo/test_demo_scale.py": 9,
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Put SLOW_FILES at the heads of the workers' shares (see above): each in turn, longest
+    first, goes to the share with the least slow work so far. Tests of one file stay
+    together and in order (module fixtures are built once)."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = sorted((f for f in files if f in SLOW_FILES), key=lambda f: -SLOW_FILES[f])
+    heads: list[list] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for name in slow:
+        share = load.index(min(load))
+        heads[share].extend(files[name])
+        load[share] += SLOW_FILES[name]
+    rest = [item for name, group in files.items() if name not in SLOW_FILES for item in group]
+    # Shares as worksteal cuts them: each worker in turn gets len(left) // workers_left.
+    ordered, left = [], len(items)
+    for share in range(workers):
+        size = left // (workers - share)
+        fill = max(0, size - len(heads[share]))
+        ordered += heads[share] + rest[:fill]
+        rest = rest[fill:]
+        left -= size
+    items[:] = ordered + rest
+
+
 @pytest.fixture
 def frozen_clock(request):
     """The clock (app.core.clock, and every library's) moved to `request.param`, ticking."""
