@@ -13,8 +13,9 @@ FLASK := $(BIN)/flask --app wsgi
 # WeasyPrint needs Pango; libharfbuzz-subset0 makes its font subsetting ~7x faster.
 APT_RUNTIME := python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
                fonts-dejavu-core shared-mime-info
-# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
-APT_TEST := $(APT_RUNTIME) chromium
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here); headless,
+# its headless shell (tests/e2e/conftest.py), with the full browser for --headed.
+APT_TEST := $(APT_RUNTIME) chromium chromium-headless-shell
 
 .PHONY: demo test bench run install install-test system-deps system-deps-test lint clean
 

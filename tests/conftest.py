@@ -1,9 +1,10 @@
 """Shared fixtures: `app`, `client`, `runner`, `auth`, and factories such as `make_user`.
 
 The schema is built once per session by the real migrations, and the app once (unless a
-test overrides `app_config`). Every session of a test shares one connection and runs in
-a SAVEPOINT inside the test's transaction, which is rolled back afterwards: tests see
-each other's nothing and cost no DELETEs. Tests whose threads must see real commits are
+test overrides `app_config` with a setting read at start-up: see PER_REQUEST_SETTINGS).
+Every session of a test shares one connection and runs in a SAVEPOINT inside the test's
+transaction, which is rolled back afterwards: tests see each other's nothing and cost no
+DELETEs. Tests whose threads must see real commits are
 marked `commits` and get a database of their own.
 """
 
@@ -55,6 +56,56 @@ def pytest_generate_tests(metafunc):
         )
 
 
+# The test files that take longest, with roughly their seconds on one core of the 2-core
+# machine (measured 2026-12-03). pytest-xdist's worksteal hands each worker one contiguous
+# share of the collection and steals only from a share's end, so a long file late in a
+# share can leave its worker finishing alone. These files go first in the shares instead,
+# longest first and spread over the workers; every other file keeps its place and order.
+SLOW_FILES = {
+    "tests/e2e/test_readiness_journey.py": 65,
+    "tests/e2e/test_organisation_journey.py": 34,
+    "tests/e2e/test_journeys.py": 30,
+    "tests/demo/test_demo_seed.py": 30,
+    "tests/e2e/test_immersion_journey.py": 24,
+    "tests/demo/test_demo_immersion.py": 22,
+    "tests/demo/test_demo_certificates.py": 20,
+    "tests/e2e/test_certificate_journey.py": 15,
+    "tests/e2e/test_auditor_journey.py": 14,
+    "tests/e2e/test_training_journey.py": 12,
+    "tests/core/test_deploy.py": 11,
+    "tests/e2e/test_public_journey.py": 9,
+    "tests/demo/test_demo_scale.py": 9,
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Put SLOW_FILES at the heads of the workers' shares (see above): each in turn, longest
+    first, goes to the share with the least slow work so far. Tests of one file stay
+    together and in order (module fixtures are built once)."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = sorted((f for f in files if f in SLOW_FILES), key=lambda f: -SLOW_FILES[f])
+    heads: list[list] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for name in slow:
+        share = load.index(min(load))
+        heads[share].extend(files[name])
+        load[share] += SLOW_FILES[name]
+    rest = [item for name, group in files.items() if name not in SLOW_FILES for item in group]
+    # Shares as worksteal cuts them: each worker in turn gets len(left) // workers_left.
+    ordered, left = [], len(items)
+    for share in range(workers):
+        size = left // (workers - share)
+        fill = max(0, size - len(heads[share]))
+        ordered += heads[share] + rest[:fill]
+        rest = rest[fill:]
+        left -= size
+    items[:] = ordered + rest
+
+
 @pytest.fixture
 def frozen_clock(request):
     """The clock (app.core.clock, and every library's) moved to `request.param`, ticking."""
@@ -103,6 +154,15 @@ def build_app(database_url: str, **overrides):
 def app_config():
     """Override to change the test app's configuration for one module or test."""
     return {}
+
+
+# Settings the app reads while it serves, never while it is built: a test that changes only
+# these runs on the shared app with them set (and put back afterwards, like everything a test
+# changes there) rather than on an app of its own, which costs a build and a fresh template
+# cache. Add a setting here only if nothing reads it in create_app or an extension's init_app.
+PER_REQUEST_SETTINGS = frozenset(
+    {"STORAGE_DIR", "EVIDENCE_MAX_BYTES", "MAX_CONTENT_LENGTH", "IMPACT_CACHE_SECONDS"}
+)
 
 
 class IsolatedClient(FlaskClient):
@@ -263,13 +323,17 @@ def app(request, database_url, app_config, _connection):
     if request.node.get_closest_marker("commits"):
         yield from _committing_app(request.getfixturevalue("commits_database_url"), app_config)
         return
-    own = bool(app_config) or request.node.get_closest_marker("own_app") is not None
+    own = request.node.get_closest_marker("own_app") is not None or not (
+        app_config.keys() <= PER_REQUEST_SETTINGS
+    )
     if own:
         app = build_app(database_url, **app_config)
         app.test_client_class = IsolatedClient
     else:
         app = request.getfixturevalue("_shared_app")
     saved_config, saved_extensions = dict(app.config), dict(app.extensions)
+    if not own:
+        app.config.update(app_config)
     outer = _connection.begin_nested() if _connection.in_transaction() else _connection.begin()
     try:
         with app.app_context(), bound_to(_connection):
