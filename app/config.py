@@ -151,6 +151,9 @@ def load_config(instance_path: str) -> dict:
         "JOBS_BACKEND": jobs_backend,
         "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL", PRODUCTION_JOBS_URL),
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "echo-hub"),
+        # Inline backend: run the work at the commit, inside the request, instead of after the
+        # response (the end-to-end tests' server, so a page that says "sent" has sent).
+        "JOBS_INLINE_AT_COMMIT": _bool(os.environ.get("JOBS_INLINE_AT_COMMIT")),
         # Inline backend: how often a request may also sweep for due work (0 = never).
         "JOBS_SWEEP_SECONDS": _int("JOBS_SWEEP_SECONDS", 60),
         "MAIL_DEFAULT_SENDER": os.environ.get(

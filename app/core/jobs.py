@@ -103,7 +103,11 @@ def enqueue(
             log.exception("could not enqueue %s; running it in this process", name)
     if delay is not None:
         return  # the inline sweep runs it when it is due
-    if has_request_context() and g.get(RESPONSE_PENDING):
+    if (
+        has_request_context()
+        and g.get(RESPONSE_PENDING)
+        and not current_app.config.get("JOBS_INLINE_AT_COMMIT")
+    ):
         g.setdefault(_PENDING, []).append((name, list(args)))
         return
     # Called from a commit's hook: that session cannot run SQL any more, so the task gets

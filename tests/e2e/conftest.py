@@ -70,7 +70,13 @@ def live_app(instance_dir, tmp_path_factory):
     url = dbutil.fresh_database("e2e", tmp_path_factory.mktemp("e2e"))
     # The shipped curriculum, so the journeys read the real lessons (and axe checks them).
     content = os.path.join(os.path.dirname(__file__), "..", "..", "modules")
-    app = build_app(url, WTF_CSRF_ENABLED=True, CONTENT_DIR=os.path.abspath(content))
+    # Mail is delivered at the commit, so a journey reads it as soon as the page has answered.
+    app = build_app(
+        url,
+        WTF_CSRF_ENABLED=True,
+        CONTENT_DIR=os.path.abspath(content),
+        JOBS_INLINE_AT_COMMIT=True,
+    )
     dbutil.upgrade(app)
 
     with served(app):
