@@ -261,6 +261,9 @@ def _send_one(connection, message: rows.OutboxMessage) -> str:
     )
     email.connection = connection
     try:
+        # Open it here, once for the batch: a backend opened by send() closes after it.
+        if getattr(connection, "connection", False) is None:
+            connection.open()
         email.send()
     except Exception as exc:  # every failure of the mail server is recorded, none escapes
         _close_quietly(connection)  # the next message opens a fresh connection
