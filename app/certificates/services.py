@@ -361,7 +361,7 @@ def _email_holders(cert: Certificate, subject: str, template: str, **context) ->
         recipients = [cert.user]
     else:
         org = db.session.get(Organisation, cert.organisation_id)
-        recipients = [m.user for m in org.memberships if m.has_role("hub_lead")]
+        recipients = org_services.hub_leads(org)
     notify(recipients, subject=subject, template=template, cert=cert, **context)
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import String, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -194,7 +195,7 @@ def _claim_periodic(name: str, every: int) -> bool:
         session.add(PeriodicRun(name=name, last_run_at=None))
         try:
             session.commit()
-        except Exception:  # another scheduler inserted it first
+        except IntegrityError:  # another scheduler inserted it first
             session.rollback()
     taken = session.execute(
         update(PeriodicRun)

@@ -158,17 +158,15 @@ def _relay_after_commit(session: Session, ids: list[int]) -> None:
 
 
 def _keep_in_memory(recipients, subject, body, html, attachments) -> None:
-    message = _email(recipients, subject, body, html, attachments, headers={})
-    message.send()
+    connection = current_app.extensions["mailman"].get_connection()
+    _email(recipients, subject, body, html, attachments, {}, connection).send()
 
 
-def _email(recipients, subject, body, html, attachments, headers) -> EmailMultiAlternatives:
+def _email(
+    recipients, subject, body, html, attachments, headers, connection
+) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=body,
-        to=list(recipients),
-        headers=headers,
-        connection=current_app.extensions["mailman"].get_connection(),
+        subject=subject, body=body, to=list(recipients), headers=headers, connection=connection
     )
     if html:
         message.attach_alternative(html, "text/html")
@@ -257,9 +255,9 @@ def _send_one(connection, message: rows.OutboxMessage) -> str:
         message.body_text,
         message.body_html,
         [tuple(a) for a in message.attachments or ()],
-        headers={"Message-ID": message.message_id},
+        {"Message-ID": message.message_id},
+        connection,
     )
-    email.connection = connection
     try:
         # Open it here, once for the batch: a backend opened by send() closes after it.
         if getattr(connection, "connection", False) is None:

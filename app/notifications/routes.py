@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.boundary import refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access
@@ -77,10 +76,6 @@ def unsubscribe(token: str):
     except ServiceError as error:
         return render_template("notifications/unsubscribe.html", error=error.message), 404
     if form.validate_on_submit():
-        try:
-            services.unsubscribe(token)
-        except ServiceError as error:
-            refused(error)
-        else:
-            return render_template("notifications/unsubscribe.html", done=True, group=group)
+        services.unsubscribe(user, group)
+        return render_template("notifications/unsubscribe.html", done=True, group=group)
     return render_template("notifications/unsubscribe.html", form=form, group=group, user=user)

@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.core import audit, clock, jobs
 from app.core.errors import ServiceError
 from app.core.mail import send_email
+from app.core.pagination import clamp_page
 from app.core.programme import programme
 from app.extensions import db
 from app.notifications.kinds import (
@@ -112,7 +113,7 @@ def recent(user: User, page: int = 1):
         .where(Notification.user_id == user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return db.paginate(stmt, page=max(1, page), per_page=PAGE_SIZE, error_out=False)
+    return db.paginate(stmt, page=clamp_page(page), per_page=PAGE_SIZE, error_out=False)
 
 
 def mark_read(user: User, notification_id: int | None = None) -> int:
@@ -195,10 +196,9 @@ def unsubscribe_target(token: str) -> tuple[User, Group]:
     return user, GROUP_BY_KEY[key]
 
 
-def unsubscribe(token: str) -> tuple[User, Group]:
-    user, group = unsubscribe_target(token)
+def unsubscribe(user: User, group: Group) -> None:
+    """Stop the emails of `group` for `user` (whom a valid unsubscribe link named)."""
     set_preferences(user, {group.key: Delivery.OFF.value})
-    return user, group
 
 
 # --- the daily digest ---------------------------------------------------------------------
@@ -215,31 +215,29 @@ def send_digests() -> int:
 
 
 def send_digests_now(day: str) -> int:
-    user_ids = list(
-        db.session.scalars(
-            select(Notification.user_id).where(Notification.digest_pending.is_(True)).distinct()
-        )
-    )
+    """Email each active person one message listing their notifications waiting for a digest
+    (one query for all of them); how many digests went."""
+    pending: dict[int, list[Notification]] = {}
+    people: dict[int, User] = {}
+    for item, user in db.session.execute(
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.digest_pending.is_(True), User.is_active_account.is_(True))
+        .order_by(Notification.user_id, Notification.created_at, Notification.id)
+    ).all():
+        pending.setdefault(user.id, []).append(item)
+        people[user.id] = user
+    choices = url_for("notifications.preferences", _external=True)
     sent = 0
-    for user in db.session.scalars(select(User).where(User.id.in_(user_ids))):
-        items = list(
-            db.session.scalars(
-                select(Notification)
-                .where(Notification.user_id == user.id, Notification.digest_pending.is_(True))
-                .order_by(Notification.created_at, Notification.id)
-            )
-        )
-        if not user.is_active:
-            continue
+    for user_id, items in pending.items():
+        user = people[user_id]
         messages = send_email(
             user.email,
             f"Your daily summary: {len(items)} update{'' if len(items) == 1 else 's'}",
             "notifications_digest",
             kind="notifications_digest",
             key=f"digest:{user.id}:{day}",
-            footer=(
-                f"Choose how you are told: {url_for('notifications.preferences', _external=True)}"
-            ),
+            footer=f"Choose how you are told: {choices}",
             user=user,
             items=items,
             list_link=url_for("notifications.list_notifications", _external=True),

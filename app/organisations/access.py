@@ -110,8 +110,9 @@ def _touch(org: Organisation) -> None:
     org.last_activity_at = utcnow()
 
 
-def hub_lead_emails(org: Organisation) -> list[str]:
-    return [m.user.email for m in org.memberships if m.has_role("hub_lead") and m.user.is_active]
+def hub_leads(org: Organisation) -> list[User]:
+    """The organisation's active hub leads."""
+    return [m.user for m in org.memberships if m.has_role("hub_lead") and m.user.is_active]
 
 
 def notify_leads(
@@ -125,9 +126,7 @@ def notify_leads(
 ) -> None:
     """Tell the organisation's active hub leads (or, with `everyone`, its whole team) in the
     portal and by email as each chose; `link` defaults to the organisation page."""
-    people = [
-        m.user for m in org.memberships if m.user.is_active and (everyone or m.has_role("hub_lead"))
-    ]
+    people = [m.user for m in org.memberships if m.user.is_active] if everyone else hub_leads(org)
     notify(
         people,
         template=template,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from app.organisations.access import (  # noqa: F401
     can_view,
-    hub_lead_emails,
+    hub_leads,
     is_hub_lead,
     membership_of,
     notify_leads,

@@ -25,7 +25,13 @@ from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
 from app.notifications.services import notify
 from app.organisations import journey
-from app.organisations.access import _require_lead, _require_open, _touch, membership_of
+from app.organisations.access import (
+    _require_lead,
+    _require_open,
+    _touch,
+    hub_leads,
+    membership_of,
+)
 from app.organisations.models import (
     Invitation,
     Membership,
@@ -228,13 +234,8 @@ def accept_invitation(token: str, *, user: User) -> Membership:
             details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
         )
     _touch(org)
-    leads = [
-        m.user
-        for m in org.memberships
-        if m.has_role("hub_lead") and m.user_id != user.id and m.user.is_active
-    ]
     notify(
-        leads,
+        [lead for lead in hub_leads(org) if lead.id != user.id],
         subject=f"{user.name} joined {org.name}'s hub team",
         template="team_member_joined",
         org=org,

@@ -113,10 +113,6 @@ def trainers() -> list[User]:
     )
 
 
-def _trainer_emails() -> list[str]:
-    return [u.email for u in trainers()]
-
-
 # --- agreements ------------------------------------------------------------------------
 
 

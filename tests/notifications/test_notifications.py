@@ -238,3 +238,9 @@ def test_the_header_count_costs_one_query_whatever_the_number(app, client, make_
     counted = [s for s in statements if "FROM notification " in s and "count(" in s.lower()]
     assert len(counted) == 1
     assert db.session.scalar(select(func.count(Notification.id))) == count
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-3", "abc", "0"])
+def test_any_page_number_answers(client, make_user, page):
+    login(client, make_user().email)
+    assert client.get(f"/notifications?page={page}").status_code == 200
