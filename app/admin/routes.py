@@ -161,7 +161,11 @@ def list_messages():
 def show_message(message_id: int):
     events = audit.events_for_subject("outbox_message", message_id, limit=20)
     return render_template(
-        "admin/message.html", message=g.message, form=ResendForm(), events=events
+        "admin/message.html",
+        message=g.message,
+        account=services.message_account(g.message),
+        form=ResendForm(),
+        events=events,
     )
 
 

@@ -26,6 +26,11 @@ def search_messages(*, q: str = "", status: str = "", page: int = 1, per_page: i
     return db.paginate(stmt, page=clamp_page(page), per_page=per_page, error_out=False)
 
 
+def message_account(message: OutboxMessage) -> User | None:
+    """The account a message was written for, when it names one (and it still exists)."""
+    return db.session.get(User, message.user_id) if message.user_id else None
+
+
 def resend_message(message: OutboxMessage, *, by: User) -> None:
     """Send a failed or sent message again, once, now; a waiting one is already on its way."""
     if message.status == MessageStatus.WAITING:

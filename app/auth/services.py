@@ -346,7 +346,13 @@ def send_password_reset(email: str) -> None:
     db.session.flush()
     link = url_for("auth.reset_password", token=token, _external=True)
     send_email(
-        user.email, "Reset your password", "password_reset", user=user, link=link, hours=hours
+        user.email,
+        "Reset your password",
+        "password_reset",
+        user_id=user.id,
+        user=user,
+        link=link,
+        hours=hours,
     )
     db.session.commit()
 

@@ -88,12 +88,16 @@ def send_email(
     not_before: datetime | None = None,
     attachments: Iterable[tuple[str, str, str]] = (),
     footer: str = "",
+    user_id: int | None = None,
+    unsubscribe: str | None = None,
     **context,
 ) -> list[rows.OutboxMessage]:
     """Render `templates/email/<template>.txt` with `context` now and write one outbox row
     per recipient into the open transaction; delivery starts once it commits (a change that
     rolls back announces nothing). `key` makes the message idempotent (a reminder raised
-    twice is sent once); `attachments` are (filename, text, mimetype)."""
+    twice is sent once); `attachments` are (filename, text, mimetype). `user_id` names the
+    account of a single recipient (the admins' Delivery page links to it); `unsubscribe` is
+    a one-click unsubscribe address (RFC 8058), sent as List-Unsubscribe headers."""
     from app.extensions import db
 
     recipients = [to] if isinstance(to, str) else sorted(set(to))
@@ -111,6 +115,12 @@ def send_email(
         [name, content.decode() if isinstance(content, bytes) else content, mimetype]
         for name, content, mimetype in attachments
     ]
+    headers = {}
+    if unsubscribe:
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     session = db.session()
     messages = []
     for recipient in recipients:
@@ -124,6 +134,8 @@ def send_email(
             body_html=html,
             not_before=not_before,
             attachments=attached,
+            headers=headers,
+            user_id=user_id if len(recipients) == 1 else None,
         )
         if message is not None:
             messages.append(message)
@@ -255,7 +267,7 @@ def _send_one(connection, message: rows.OutboxMessage) -> str:
         message.body_text,
         message.body_html,
         [tuple(a) for a in message.attachments or ()],
-        {"Message-ID": message.message_id},
+        {**(message.headers or {}), "Message-ID": message.message_id},
         connection,
     )
     try:

@@ -55,6 +55,8 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str] = mapped_column(Text, default="")
     # (filename, text, mimetype) triples, e.g. an Immersion calendar entry.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
+    # Extra headers sent with the message, e.g. List-Unsubscribe for notification mail.
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[MessageStatus] = mapped_column(
         EnumText(MessageStatus), default=MessageStatus.WAITING, index=True
     )
@@ -97,6 +99,7 @@ def add(
     user_id: int | None = None,
     not_before: datetime | None = None,
     attachments: list | None = None,
+    headers: dict | None = None,
 ) -> OutboxMessage | None:
     """Write one message into the open transaction, or nothing if a message with this
     idempotency key exists already (a reminder raised twice is sent once)."""
@@ -112,6 +115,7 @@ def add(
         user_id=user_id,
         not_before=not_before or clock.now(),
         attachments=attachments or [],
+        headers={name: single_line(value) for name, value in (headers or {}).items()},
     )
     session.add(message)
     return message

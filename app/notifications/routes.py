@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access
+from app.extensions import csrf
 from app.notifications import services
 from app.notifications.forms import (
     MarkAllReadForm,
@@ -68,6 +69,7 @@ def preferences():
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; a mail client's one-click POST has no form
 @access(UNSUBSCRIBE_LINK)
 def unsubscribe(token: str):
     form = UnsubscribeForm()
@@ -75,6 +77,10 @@ def unsubscribe(token: str):
         user, group = services.unsubscribe_target(token)
     except ServiceError as error:
         return render_template("notifications/unsubscribe.html", error=error.message), 404
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        # RFC 8058: the mail client posts this on the person's behalf; nothing to confirm.
+        services.unsubscribe(user, group)
+        return render_template("notifications/unsubscribe.html", done=True, group=group)
     if form.validate_on_submit():
         services.unsubscribe(user, group)
         return render_template("notifications/unsubscribe.html", done=True, group=group)

@@ -112,3 +112,13 @@ def test_an_unknown_message_is_not_found(client, admin):
 
 def test_delivery_is_in_the_admin_navigation(client, admin):
     assert 'href="/admin/messages"' in client.get("/admin/users").get_data(as_text=True)
+
+
+def test_a_message_links_to_the_account_it_was_written_for(app, client, admin, make_user):
+    person = make_user(email="named@example.org", name="Nadia Named")
+    forgot(app.test_client(), person.email)
+    message = message_for(person.email)
+    assert message.user_id == person.id
+    page = client.get(f"/admin/messages/{message.id}")
+    assert f'href="/admin/users/{person.id}"' in page.get_data(as_text=True)
+    assert "Nadia Named" in page_text(page)

@@ -244,3 +244,49 @@ def test_the_header_count_costs_one_query_whatever_the_number(app, client, make_
 def test_any_page_number_answers(client, make_user, page):
     login(client, make_user().email)
     assert client.get(f"/notifications?page={page}").status_code == 200
+
+
+def test_notification_mail_offers_one_click_unsubscribe_and_names_its_account(
+    app, client, make_user
+):
+    """RFC 8058: mail clients show an "Unsubscribe" button from the headers; the outbox row
+    names the account it was written for."""
+    from app.core.outbox import OutboxMessage
+
+    lead = make_user()
+    tell_at_once(lead)
+    review_items(app, lead, n=1)
+    [mail] = outbox_to(lead.email)
+    assert mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.search(r"Stop emails like this: (\S+)", mail.body).group(1)
+    assert mail.extra_headers["List-Unsubscribe"] == f"<{link}>"
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == lead.email))
+    assert row.user_id == lead.id
+
+
+class TestOneClickUnsubscribe:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_a_mail_clients_post_unsubscribes_without_a_form_token(self, app, client, make_user):
+        lead = make_user()
+        tell_at_once(lead)
+        review_items(app, lead, n=1)
+        [mail] = outbox_to(lead.email)
+        path = mail.extra_headers["List-Unsubscribe"].strip("<>").replace("http://localhost", "")
+        done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200
+        assert "you will no longer get emails" in page_text(done)
+        assert services.preferences([lead.id])[lead.id]["reviews"] == "off"
+
+    def test_the_page_s_own_button_still_needs_its_form_token(self, app, client, make_user):
+        lead = make_user()
+        tell_at_once(lead)
+        review_items(app, lead, n=1)
+        [mail] = outbox_to(lead.email)
+        path = mail.extra_headers["List-Unsubscribe"].strip("<>").replace("http://localhost", "")
+        refused = client.post(path, data={"submit": "Stop these emails"})
+        assert "you will no longer get emails" not in page_text(refused)
+        assert services.preferences([lead.id])[lead.id]["reviews"] != "off"
+        assert client.post(path[:-3] + "abc", data={"List-Unsubscribe": "One-Click"}).status_code == 404
