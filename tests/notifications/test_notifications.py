@@ -289,4 +289,7 @@ class TestOneClickUnsubscribe:
         refused = client.post(path, data={"submit": "Stop these emails"})
         assert "you will no longer get emails" not in page_text(refused)
         assert services.preferences([lead.id])[lead.id]["reviews"] != "off"
-        assert client.post(path[:-3] + "abc", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+        assert (
+            client.post(path[:-3] + "abc", data={"List-Unsubscribe": "One-Click"}).status_code
+            == 404
+        )
