@@ -231,3 +231,36 @@ def test_delivery_journey(browser, delivery_app, sink, assert_accessible):
     admin.goto("/admin/messages")
     assert admin.evaluate("document.documentElement.scrollWidth") <= 375
     assert_accessible(admin)
+    admin.get_by_role("link", name=f"{ORG} is accepted into the programme").first.click()
+    expect(admin.get_by_role("button", name="Resend")).to_be_visible()
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(admin)
+    admin.goto("/exports")
+    expect(admin.get_by_role("heading", level=1, name="My exports")).to_be_visible()
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(admin)
+
+    # --- The lead's pages fit a phone, and the choices work by keyboard alone -----------
+    lead.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/notifications", "/notifications/preferences"):
+        lead.goto(path)
+        assert lead.evaluate("document.documentElement.scrollWidth") <= 375, path
+        assert_accessible(lead)
+    decisions = lead.get_by_role("group", name=re.compile(r"^Decisions"))
+    decisions.get_by_role("radio").first.focus()
+    lead.keyboard.press("ArrowDown")  # radios move with the arrows, as in any radio group
+    expect(decisions.get_by_role("radio").nth(1)).to_be_checked()
+    lead.get_by_role("button", name="Save my choices").focus()
+    lead.keyboard.press("Enter")
+    expect(flash(lead, "Your email choices are saved.")).to_be_visible()
+    expect(decisions.get_by_role("radio").nth(1)).to_be_checked()
+
+    # --- The unsubscribe link from an email, signed out, on a phone ---------------------
+    link = re.search(r"Stop emails like this: (\S+)", bodies_to(sink, emails["lead"])[0])[1]
+    stranger = browser.new_context(base_url=app.live_url, viewport={"width": 375, "height": 800})
+    page = stranger.new_page()
+    page.goto(link)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page)
+    page.get_by_role("button", name="Stop these emails").click()
+    expect(page.get_by_text("you will no longer get emails")).to_be_visible()
