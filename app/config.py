@@ -126,6 +126,7 @@ def load_config(instance_path: str) -> dict:
         # Exports larger than these are prepared by a job and downloaded from My exports.
         "EXPORT_ASYNC_ROWS": _int("EXPORT_ASYNC_ROWS", 200),
         "EXPORT_ASYNC_CERTIFICATES": _int("EXPORT_ASYNC_CERTIFICATES", 50),
+        "EXPORT_ASYNC_DOSSIER_EVENTS": _int("EXPORT_ASYNC_DOSSIER_EVENTS", 150),
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),

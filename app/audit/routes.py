@@ -148,8 +148,22 @@ def show_dossier(cert_id: int):
 @access(CERT_AUDIT_READER)
 def dossier_pdf(cert_id: int):
     cert = g.certificate
-    pdf = dossiers.render_pdf(dossiers.build(cert))
+    dossier = dossiers.build(cert)
     _record("audit.dossier_downloaded", serial=cert.serial)
+    if services.dossier_is_large(len(dossier.events)):
+        exports.request_export(
+            current_user,
+            "audit.dossier_pdf",
+            params={"cert_id": cert.id},
+            filename=f"dossier-{cert.serial}.pdf",
+        )
+        flash(
+            "This dossier is long, so its PDF is being prepared in the background. You will "
+            "be told when it is ready to download here.",
+            "info",
+        )
+        return redirect(url_for("exports.list_exports"))
+    pdf = dossiers.render_pdf(dossier)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="dossier-{cert.serial}.pdf"'
     response.headers["Cache-Control"] = "no-store"

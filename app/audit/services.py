@@ -374,3 +374,19 @@ def _register_zip(params: dict) -> Iterator[bytes]:
 @exports.builder("audit.log_csv", "Audit log (CSV)", "text/csv; charset=utf-8")
 def _log_csv(params: dict) -> Iterator[bytes]:
     return _encoded(csv_lines(event_rows(filters_from(params, EventFilters))))
+
+
+@exports.builder("audit.dossier_pdf", "Approval dossier (PDF)", "application/pdf")
+def _dossier_pdf(params: dict) -> Iterator[bytes]:
+    from app.audit import dossier
+
+    cert = db.session.get(Certificate, int(params["cert_id"]))
+    if cert is None:
+        raise LookupError("the certificate of this dossier no longer exists")
+    yield dossier.render_pdf(dossier.build(cert))
+
+
+def dossier_is_large(events: int) -> bool:
+    """Whether a dossier with this many history events is prepared by a job (its PDF takes
+    WeasyPrint seconds) rather than while the person waits."""
+    return events > current_app.config["EXPORT_ASYNC_DOSSIER_EVENTS"]

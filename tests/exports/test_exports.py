@@ -37,7 +37,9 @@ def auditor_client(client, make_user):
 
 @pytest.fixture(autouse=True)
 def small_thresholds(app):
-    app.config.update(EXPORT_ASYNC_ROWS=2, EXPORT_ASYNC_CERTIFICATES=2)
+    app.config.update(
+        EXPORT_ASYNC_ROWS=2, EXPORT_ASYNC_CERTIFICATES=2, EXPORT_ASYNC_DOSSIER_EVENTS=0
+    )
 
 
 def export_notes() -> list[Notification]:
@@ -84,10 +86,31 @@ def test_a_large_zip_holds_every_certificate(app, auditor_client, hubs):
 
 
 def test_small_exports_stay_immediate(app, auditor_client, hubs):
-    app.config.update(EXPORT_ASYNC_ROWS=200, EXPORT_ASYNC_CERTIFICATES=50)
+    app.config.update(
+        EXPORT_ASYNC_ROWS=200, EXPORT_ASYNC_CERTIFICATES=50, EXPORT_ASYNC_DOSSIER_EVENTS=150
+    )
     response = auditor_client.get("/audit/certificates.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    dossier = auditor_client.get(f"/audit/certificates/{hubs[0].id}/dossier.pdf")
+    assert dossier.status_code == 200 and dossier.data.startswith(b"%PDF")
     assert db.session.scalars(select(Export)).all() == []
+
+
+def test_a_long_dossier_is_prepared_as_a_pdf_by_a_job(app, auditor_client, hubs):
+    cert = hubs[0]
+    app.config.update(EXPORT_ASYNC_DOSSIER_EVENTS=0)  # any history at all counts as long
+    response = auditor_client.get(f"/audit/certificates/{cert.id}/dossier.pdf")
+    assert response.status_code == 302 and response.headers["Location"] == "/exports"
+    assert "dossier is long" in page_text(auditor_client.get("/exports"))
+    export = only_export()
+    assert export.status == ExportStatus.READY and export.filename == f"dossier-{cert.serial}.pdf"
+    download = auditor_client.get(f"/exports/{export.id}/download")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert download.data.startswith(b"%PDF")
+    [requested] = events("audit.dossier_downloaded")
+    assert requested.details["serial"] == cert.serial
+    [downloaded] = events("exports.downloaded")
+    assert downloaded.details["kind"] == "audit.dossier_pdf"
 
 
 def test_only_the_person_who_asked_may_download(app, client, auditor_client, hubs, make_user):
