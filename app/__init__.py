@@ -17,6 +17,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, hooks, error pages and CLI commands."""
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = PortalFlask(__name__, instance_path=instance_path, instance_relative_config=True)
+    from app.core.inputs import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.update(load_config(app.instance_path))
@@ -189,6 +192,7 @@ def register_jobs() -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from app.core.inputs import refuse_nul
     from app.core.policy import enforce_access_policy
     from app.core.security import (
         enforce_mfa_enrolment,
@@ -197,6 +201,7 @@ def register_hooks(app: Flask) -> None:
     )
     from app.extensions import db
 
+    app.before_request(refuse_nul)  # first: no view or hook reads text PostgreSQL refuses
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_access_policy)
     app.before_request(enforce_mfa_enrolment)

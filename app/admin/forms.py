@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     SelectField,
     StringField,
@@ -11,11 +10,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.forms import MultiCheckboxField, choices
+from app.core.forms import MultiCheckboxField, PortalForm, choices
 from app.core.roles import ROLE_LABELS
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(PortalForm):
     """The search form on the user list (GET, so no CSRF token)."""
 
     class Meta:
@@ -42,12 +41,12 @@ class UserFilterForm(FlaskForm):
     )
 
 
-class RolesForm(FlaskForm):
+class RolesForm(PortalForm):
     roles = MultiCheckboxField("Site roles", choices=choices(*ROLE_LABELS.items()))
     submit = SubmitField("Save roles")
 
 
-class DeactivateForm(FlaskForm):
+class DeactivateForm(PortalForm):
     reason = TextAreaField(
         "Reason for deactivating",
         validators=[
@@ -58,11 +57,11 @@ class DeactivateForm(FlaskForm):
     submit = SubmitField("Deactivate account")
 
 
-class ReactivateForm(FlaskForm):
+class ReactivateForm(PortalForm):
     submit = SubmitField("Reactivate account")
 
 
-class ResetMfaForm(FlaskForm):
+class ResetMfaForm(PortalForm):
     reason = TextAreaField(
         "Reason for the reset",
         validators=[
@@ -74,7 +73,7 @@ class ResetMfaForm(FlaskForm):
     submit = SubmitField("Reset two-step verification")
 
 
-class MessageFilterForm(FlaskForm):
+class MessageFilterForm(PortalForm):
     """The search form on the delivery page (GET, so no CSRF token)."""
 
     class Meta:
@@ -90,5 +89,5 @@ class MessageFilterForm(FlaskForm):
     )
 
 
-class ResendForm(FlaskForm):
+class ResendForm(PortalForm):
     submit = SubmitField("Resend")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.forms import choices
+from app.core.forms import PortalForm, choices
 
 from .models import RECOMMENDATIONS, SCORE_LABELS
 from .services import COMMENT_MAX, NOTES_MAX, criteria, field_name
@@ -16,7 +15,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
 
 
-class _AssessmentBase(FlaskForm):
+class _AssessmentBase(PortalForm):
     overall_notes = TextAreaField(
         "Overall notes",
         validators=[Optional(), _max(NOTES_MAX)],
@@ -37,7 +36,7 @@ class _AssessmentBase(FlaskForm):
     submit = SubmitField("Save the assessment")
 
 
-def assessment_form(**kwargs) -> FlaskForm:
+def assessment_form(**kwargs) -> PortalForm:
     """A form class with a score and a comment field per criterion in programme settings."""
     attrs = {}
     for key, title, guidance in criteria():
@@ -56,7 +55,7 @@ def assessment_form(**kwargs) -> FlaskForm:
     return form_class(**kwargs)
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     decision = RadioField(
         "Decision",
         choices=choices(

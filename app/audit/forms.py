@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.certificates.models import KINDS, STATUS_LABELS
 from app.core.audit import action_labels
-from app.core.forms import choices
+from app.core.forms import PortalForm, choices
 from app.organisations.models import NATIONS
 
 REGISTER_SORTS = {
@@ -20,7 +19,7 @@ REGISTER_SORTS = {
 }
 
 
-class _GetForm(FlaskForm):
+class _GetForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.auth.models import EMAIL_MAX, JOB_TITLE_MAX, NAME_MAX
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
+from app.core.forms import PortalForm
 
 PASSWORD_HINT = (
     f"At least {MIN_LENGTH} characters. Long passphrases of unrelated words are easy to "
@@ -95,7 +95,7 @@ def _new_password_fields(label: str = "Password"):
     return password, confirm
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PortalForm):
     name = _name_field()
     email = _email_field()
     job_title = _job_title_field("Job title (optional)")
@@ -103,29 +103,29 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = _email_field()
     password = _current_password_field("Password", "Enter your password.")
     submit = SubmitField("Log in")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = _email_field()
     submit = SubmitField("Send reset link")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password, confirm = _new_password_fields("New password")
     submit = SubmitField("Set new password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = _current_password_field("Current password", "Enter your current password.")
     password, confirm = _new_password_fields("New password")
     submit = SubmitField("Change password")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     name = _name_field()
     job_title = _job_title_field("Job title")
     submit = SubmitField("Save profile")
@@ -144,7 +144,7 @@ def _code_field(label: str, description: str) -> StringField:
     )
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(PortalForm):
     code = _code_field(
         "Verification code",
         "The 6-digit code from your authenticator app, or one of your recovery codes.",
@@ -152,18 +152,18 @@ class SecondFactorForm(FlaskForm):
     submit = SubmitField("Verify")
 
 
-class EnableMfaForm(FlaskForm):
+class EnableMfaForm(PortalForm):
     code = _code_field("Code from your app", "Enter the 6-digit code your app now shows.")
     submit = SubmitField("Turn on two-step verification")
 
 
-class RecoveryCodesForm(FlaskForm):
+class RecoveryCodesForm(PortalForm):
     code = _code_field(
         "Current code from your app", "Proves it is you before replacing your recovery codes."
     )
     submit = SubmitField("Make new recovery codes")
 
 
-class DisableMfaForm(FlaskForm):
+class DisableMfaForm(PortalForm):
     password = _current_password_field("Your password", "Enter your password.")
     submit = SubmitField("Turn off two-step verification")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.core.forms import PortalForm
+
 from .services import REASON_MAX
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(PortalForm):
     reason = TextAreaField(
         "Reason for revoking",
         validators=[DataRequired("Give the reason for revoking."), Length(max=REASON_MAX)],
@@ -20,7 +21,7 @@ class RevokeForm(FlaskForm):
     submit = SubmitField("Revoke the certificate")
 
 
-class ReissueForm(FlaskForm):
+class ReissueForm(PortalForm):
     reason = TextAreaField(
         "Why re-issue?",
         validators=[DataRequired("Give the reason for the re-issue."), Length(max=REASON_MAX)],
@@ -31,7 +32,7 @@ class ReissueForm(FlaskForm):
     submit = SubmitField("Re-issue the certificate")
 
 
-class RenewForm(FlaskForm):
+class RenewForm(PortalForm):
     still_active = BooleanField(
         "I confirm the hub is still active: it has run ECHO sessions in the last year"
     )
@@ -41,7 +42,7 @@ class RenewForm(FlaskForm):
     submit = SubmitField("Renew the certificate")
 
 
-class LaunchForm(FlaskForm):
+class LaunchForm(PortalForm):
     first_session_on = DateField(
         "Date of the network's first ECHO session",
         validators=[DataRequired("Give the date of the first ECHO session.")],
@@ -49,7 +50,7 @@ class LaunchForm(FlaskForm):
     submit = SubmitField("Record the launch")
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     class Meta:
         csrf = False  # a GET search form that changes nothing
 
@@ -62,6 +63,6 @@ class CodeForm(FlaskForm):
     submit = SubmitField("Check")
 
 
-class PdfCheckForm(FlaskForm):
+class PdfCheckForm(PortalForm):
     file = FileField("Certificate PDF", description="The PDF file as you received it; up to 5 MB.")
     submit = SubmitField("Check the PDF")

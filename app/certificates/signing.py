@@ -196,19 +196,28 @@ class SignatureCheck:
     message: str
 
 
+def _log_unreadable(step: str, exc: Exception) -> None:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        current_app.logger.info("PDF check: could not %s the file: %s", step, type(exc).__name__)
+
+
 def check_signature(data: bytes) -> SignatureCheck:
     """Check that `data` is a PDF whose whole content is signed by the superhub."""
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    # Untrusted bytes: any failure inside the PDF libraries (a broken cross-reference
+    # table, form fields nested thousands deep and a RecursionError, a bad certificate
+    # structure) is a verdict on the file, never an error page.
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError):
+    except Exception as exc:  # any failure at all: see above
+        _log_unreadable("read", exc)
         return SignatureCheck(
             "tampered",
             "The file is damaged or was changed: it cannot be read as the PDF we issued.",
@@ -218,17 +227,20 @@ def check_signature(data: bytes) -> SignatureCheck:
     context = ValidationContext(trust_roots=[trust_root()], allow_fetching=False)
     try:
         status = _outside_event_loop(validate_pdf_signature, signatures[-1], context)
-    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError, OSError):
+        intact, valid = status.intact, status.valid
+        coverage, trusted = status.coverage, status.trusted
+    except Exception as exc:  # any failure at all: see above
+        _log_unreadable("validate", exc)
         return SignatureCheck(
             "tampered", "The signature could not be checked: the file is damaged."
         )
-    if not status.intact or not status.valid:
+    if not intact or not valid:
         return SignatureCheck(
             "tampered", "The PDF was changed after it was signed: its signature no longer matches."
         )
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+    if coverage != SignatureCoverageLevel.ENTIRE_FILE:
         return SignatureCheck("tampered", "Content was added to the PDF after it was signed.")
-    if not status.trusted:
+    if not trusted:
         return SignatureCheck(
             "untrusted", "The PDF is signed, but not by this superhub's signing certificate."
         )

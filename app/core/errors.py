@@ -39,6 +39,10 @@ def register_errorhandlers(app) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
+        from app.core.inputs import NulRefused
+
+        if isinstance(error, NulRefused):
+            return _page(400, "Text that cannot be stored", error.description)
         return _page(400, "Bad request", "The request could not be understood. Please try again.")
 
     @app.errorhandler(CSRFError)

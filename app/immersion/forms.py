@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateTimeLocalField,
@@ -14,14 +13,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.forms import MultiCheckboxField, choices
+from app.core.forms import MultiCheckboxField, PortalForm, choices
 
 
 def _max(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
 
 
-class CohortForm(FlaskForm):
+class CohortForm(PortalForm):
     title = StringField("Title", validators=[DataRequired("Enter a title."), _max(200)])
     description = TextAreaField(
         "Description", validators=[Optional(), _max(5000)], render_kw={"rows": 3}
@@ -52,7 +51,7 @@ class CohortForm(FlaskForm):
     submit = SubmitField("Create cohort")
 
 
-class SessionForm(FlaskForm):
+class SessionForm(PortalForm):
     title = StringField("Session title", validators=[DataRequired("Enter a title."), _max(200)])
     starts_at = DateTimeLocalField(
         "Starts at",
@@ -73,7 +72,7 @@ class SessionForm(FlaskForm):
     submit = SubmitField("Add session")
 
 
-class CohortStatusForm(FlaskForm):
+class CohortStatusForm(PortalForm):
     status = SelectField(
         "Status",
         choices=choices(
@@ -83,29 +82,29 @@ class CohortStatusForm(FlaskForm):
     submit = SubmitField("Change status")
 
 
-class BookingForm(FlaskForm):
+class BookingForm(PortalForm):
     attendees = MultiCheckboxField("Who will attend")
     submit = SubmitField("Book")
 
 
-class ZoomReportForm(FlaskForm):
+class ZoomReportForm(PortalForm):
     report = FileField("Zoom participants report (CSV)")
     submit = SubmitField("Upload and preview")
 
 
-class RecordingForm(FlaskForm):
+class RecordingForm(PortalForm):
     url = StringField("Recording link (https://…)", validators=[Optional(), _max(500)])
     submit = SubmitField("Save recording link")
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(PortalForm):
     title = StringField("Title", validators=[DataRequired("Give the resource a title."), _max(200)])
     url = StringField("Link (https://…)", validators=[Optional(), _max(500)])
     file = FileField("…or a file (PDF, Word, Excel, PNG or JPEG; up to 20 MB)")
     submit = SubmitField("Add resource")
 
 
-class EvaluationForm(FlaskForm):
+class EvaluationForm(PortalForm):
     comments = TextAreaField(
         "Any other comments (optional)", validators=[Optional(), _max(5000)], render_kw={"rows": 4}
     )

@@ -27,6 +27,7 @@ from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.filters import format_date
 from app.core.forms import ConfirmForm, attach_error, choices, perform
+from app.core.inputs import parse_whole
 from app.core.policy import AUTHENTICATED, access
 from app.core.programme import HUB_ROLES, programme
 from app.extensions import db
@@ -284,10 +285,10 @@ def session_attendance(session_id: int):
 
 
 def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return -1
+    if value in (None, ""):
+        return None
+    number = parse_whole(value)
+    return -1 if number is None else number  # not a number: refused as out of range
 
 
 @bp.route("/immersion/sessions/<int:session_id>/attendance", methods=["POST"])

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField
 
-from app.core.forms import choices
+from app.core.forms import PortalForm, choices
 from app.notifications.kinds import DELIVERY_LABELS, GROUPS
 
 
-class MarkReadForm(FlaskForm):
+class MarkReadForm(PortalForm):
     submit = SubmitField("Mark as read")
 
 
-class MarkAllReadForm(FlaskForm):
+class MarkAllReadForm(PortalForm):
     submit = SubmitField("Mark all as read")
 
 
-class UnsubscribeForm(FlaskForm):
+class UnsubscribeForm(PortalForm):
     submit = SubmitField("Stop these emails")
 
 
 def preferences_form(current: dict[str, str], formdata=None):
     """A form with one radio group per notification group, set to `current`."""
 
-    class PreferencesForm(FlaskForm):
+    class PreferencesForm(PortalForm):
         submit = SubmitField("Save my choices")
 
     for group in GROUPS:

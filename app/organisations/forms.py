@@ -6,7 +6,6 @@ required on submission is decided by `services.missing_fields`.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -19,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.forms import MultiCheckboxField, choices
+from app.core.forms import MultiCheckboxField, PortalForm, choices
 from app.core.programme import HUB_ROLES
 from app.organisations.models import NAME_MAX, NATIONS, ORGANISATION_TYPES, VC_LICENCE
 
@@ -32,7 +31,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(PortalForm):
     name = StringField(
         "Organisation name",
         filters=[_strip],
@@ -79,7 +78,7 @@ class OrganisationForm(FlaskForm):
     submit = SubmitField("Save organisation")
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(PortalForm):
     network_name = StringField(
         "Proposed network name",
         validators=[Optional(), _max(200)],
@@ -140,7 +139,7 @@ def _role_choices():
     return choices(*HUB_ROLES.items())
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = EmailField(
         "Email address",
         filters=[_strip],
@@ -150,12 +149,12 @@ class InviteForm(FlaskForm):
     submit = SubmitField("Add to team")
 
 
-class MemberRolesForm(FlaskForm):
+class MemberRolesForm(PortalForm):
     roles = MultiCheckboxField("Hub roles", choices=_role_choices())
     submit = SubmitField("Save roles")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     reason = TextAreaField(
         "Why are you withdrawing?",
         validators=[DataRequired("Tell us why you are withdrawing."), _max(2000)],
@@ -171,7 +170,7 @@ DECISIONS = {
 }
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     decision = RadioField(
         "Decision",
         choices=choices(*DECISIONS.items()),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.forms import choices
+from app.core.forms import PortalForm, choices
 from app.organisations.models import NATIONS
 
 from .services import MESSAGE_MAX, SEARCH_MAX
@@ -16,7 +15,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
 
 
-class DirectorySearchForm(FlaskForm):
+class DirectorySearchForm(PortalForm):
     class Meta:
         csrf = False
 
@@ -29,7 +28,7 @@ class DirectorySearchForm(FlaskForm):
     )
 
 
-class InterestForm(FlaskForm):
+class InterestForm(PortalForm):
     name = StringField("Your name", validators=[DataRequired("Enter your name."), _max(120)])
     email = EmailField(
         "Your email address", validators=[DataRequired("Enter your email address."), _max(254)]
@@ -49,7 +48,7 @@ class InterestForm(FlaskForm):
     submit = SubmitField("Send to the hub")
 
 
-class ListingForm(FlaskForm):
+class ListingForm(PortalForm):
     hidden = BooleanField("Hide our hub from the public directory")
     summary = TextAreaField(
         "About the network",

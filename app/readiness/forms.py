@@ -6,7 +6,6 @@ submission or a decision on a changed item is refused instead of landing on the 
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -19,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.forms import choices
+from app.core.forms import PortalForm, choices
 from app.core.storage import ALLOWED_DESCRIPTION
 
 FILE_HINT = f"{ALLOWED_DESCRIPTION}; up to 20 MB."
@@ -29,7 +28,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"Use at most {n} characters.")
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(PortalForm):
     file = FileField("Signed document", description=FILE_HINT)
     signatory_name = StringField("Signed by (name)", validators=[Optional(), _max(120)])
     signatory_role = StringField(
@@ -42,7 +41,7 @@ class AgreementForm(FlaskForm):
     submit = SubmitField("Upload")
 
 
-class AgreementReviewForm(FlaskForm):
+class AgreementReviewForm(PortalForm):
     agreement_id = HiddenField(validators=[DataRequired()])
     decision = RadioField(
         "Decision",
@@ -57,7 +56,7 @@ class AgreementReviewForm(FlaskForm):
     submit = SubmitField("Record decision")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     text = TextAreaField(
         "Your answer", validators=[Optional(), _max(10_000)], render_kw={"rows": 6}
     )
@@ -77,7 +76,7 @@ class AnswerForm(FlaskForm):
     submit = SubmitField("Submit for review")
 
 
-class ItemReviewForm(FlaskForm):
+class ItemReviewForm(PortalForm):
     answer_id = HiddenField(validators=[DataRequired()])
     decision = RadioField(
         "Decision",
@@ -92,7 +91,7 @@ class ItemReviewForm(FlaskForm):
     submit = SubmitField("Record decision")
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField(
         "Add a comment", validators=[Optional(), _max(5000)], render_kw={"rows": 2}
     )

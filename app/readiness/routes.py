@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.core.boundary import refused
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, attach_error
+from app.core.inputs import parse_id
 from app.core.policy import access, roles
 from app.core.storage import send_stored
 from app.organisations import services as org_services
@@ -34,10 +35,9 @@ bp = Blueprint("readiness", __name__)
 
 
 def _int_or_none(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "none") else None
-    except (TypeError, ValueError):
-        return -1  # matches nothing: treated as a stale form
+    if value in (None, "", "none"):
+        return None
+    return parse_id(value) or -1  # not an id: matches nothing, treated as a stale form
 
 
 def _context(org, **extra):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from app.core.policy import policy_for
 from app.extensions import db
@@ -110,7 +111,7 @@ def build(app, endpoint: str, org_id: int, ids: dict) -> str:
     values = {"org_id": org_id}
     for name in rule.arguments - {"org_id"}:
         converter = rule._converters.get(name)
-        placeholder = 1 if type(converter).__name__ == "IntegerConverter" else "x"
+        placeholder = 1 if isinstance(converter, IntegerConverter) else "x"
         values[name] = ids.get(name, placeholder)
     with app.test_request_context():
         return url_for(endpoint, **values)
