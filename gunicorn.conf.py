@@ -7,6 +7,8 @@ server behind the load balancer.
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: the portal is CPU- and database-bound (PDF rendering, queries), not I/O-bound.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -25,10 +27,29 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# No query strings in the access log: verification codes and tokens travel in URLs.
+# No query strings in the access log, and no secrets in paths (RedactingLogger below):
+# verification codes and tokens travel in URLs.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
-# Behind a TLS-terminating proxy on the same host.
+# Behind a TLS-terminating proxy on the same host. The visitor's address for the portal's
+# own limits comes from TRUSTED_PROXY_HOPS (README, Deployment), not from gunicorn.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with reset and invitation tokens and verification codes blanked
+    out of every path it writes (app.core.logs.redact)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        from app.core.logs import redact
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f"):
+            if key in atoms:
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger
 
 
 def when_ready(server):

@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise ConfigError("DEBUG must never be on in production")
 
     configure_logging(app)
+    trust_proxies(app)
     load_content(app)
     register_extensions(app)
     register_audit_actions()
@@ -44,7 +45,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    from app.core import logs
+
+    logs.install(app)  # after every route exists: it learns which paths carry secrets
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, read the visitor's address and scheme
+    from the headers those proxies set (ProxyFix takes only the values they appended, so a
+    visitor's own X-Forwarded-For changes nothing). Off by default."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
+    if hops < 0:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be 0 or more, got {hops}")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def configure_logging(app: Flask) -> None:

@@ -120,6 +120,10 @@ def load_config(instance_path: str) -> dict:
         "SIGNING_KEY_PASSWORD": os.environ.get("SIGNING_KEY_PASSWORD", ""),
         # Public verification: guesses of codes are throttled per address.
         "VERIFY_LIMIT_PER_IP": os.environ.get("VERIFY_LIMIT_PER_IP", "30 per minute; 300 per hour"),
+        # How many reverse proxies in front of the portal append to X-Forwarded-For (and set
+        # X-Forwarded-Proto): 0 (the default) trusts no such header; 1 for one TLS proxy
+        # such as nginx. Per-address limits then key on the visitor, not on the proxy.
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         # Expressions of interest sent from the public directory, per address.
         "INTEREST_LIMIT_PER_IP": os.environ.get("INTEREST_LIMIT_PER_IP", "5 per hour"),
         "IMPACT_CACHE_SECONDS": _int("IMPACT_CACHE_SECONDS", 300),

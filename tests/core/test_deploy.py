@@ -3,6 +3,7 @@ an unsafe environment stops it before it serves anything."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -93,8 +94,13 @@ def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
         assert body is not None, server.stderr.read() if server.poll() is not None else ""
         assert '"status":"ok"' in body.replace(" ", "")
         assert "max-age" in headers.get("Strict-Transport-Security", "")
+        assert headers.get("Server") == "gunicorn"  # not the development server
         with pytest.raises(urllib.error.HTTPError):  # a malformed code: 400, logged
             urllib.request.urlopen(f"http://127.0.0.1:{port}/verify?code=secret", timeout=2)
+        for path in ("/verify/K7PQ-SECRET-CODE", "/account/reset-password/tok3n-SECRET-xyz"):
+            # An unknown code or token: a page all the same, and a log line.
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).read()
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
@@ -102,6 +108,9 @@ def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
     assert '"GET /healthz HTTP/1.1" 200' in log  # the access log
     assert '"GET /verify HTTP/1.1" 400' in log
     assert "code=secret" not in log  # no query strings (codes, tokens) in the log
+    assert "SECRET" not in log  # nor secrets in paths
+    assert '"GET /verify/[redacted] HTTP/1.1"' in log
+    assert '"GET /account/reset-password/[redacted] HTTP/1.1"' in log
 
 
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this venv")

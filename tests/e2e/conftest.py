@@ -8,6 +8,7 @@ points at it, so tests can `page.goto("/account/login")`.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import threading
@@ -108,6 +109,58 @@ def served(app):
 @pytest.fixture(scope="session")
 def base_url(live_app):
     return live_app.live_url
+
+
+# --- the access log holds no secret -----------------------------------------------------
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def access_log():
+    """Every line the servers' access log (werkzeug's logger) writes during the e2e run."""
+    logger = logging.getLogger("werkzeug")
+    handler = _Lines()
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    yield handler.lines
+    logger.removeHandler(handler)
+
+
+def _secret_prefixes() -> list[str]:
+    """The fixed part before the secret of each route that carries one, as every app built
+    in this run declared them: "/account/reset-password/", "/verify/"…"""
+    from app.core.logs import SECRET_ARGUMENTS, secret_rules
+
+    names = "|".join(SECRET_ARGUMENTS)
+    return sorted({re.split(rf"<(?:[a-z_]+:)?(?:{names})>", rule)[0] for rule in secret_rules()})
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_the_access_log(access_log):
+    """After each journey: every path in the access log that carries a token or a code
+    shows "[redacted]" where the secret was."""
+    start = len(access_log)
+    yield
+    if not access_log[start:]:
+        return
+    prefixes = _secret_prefixes()
+    leaks = [
+        line
+        for line in access_log[start:]
+        for prefix in prefixes
+        for after in re.findall(re.escape(prefix) + r"([^\s\"?]*)", line)
+        if after and not after.startswith("[redacted]")
+    ]
+    assert leaks == [], "secrets in the access log:\n" + "\n".join(leaks[:5])
 
 
 # --- helpers ---------------------------------------------------------------------------
