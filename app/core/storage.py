@@ -85,6 +85,99 @@ def _extension(filename: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
+# A Word or Excel file is a ZIP of a few dozen to a few hundred parts; listing one with
+# 190,000 entries costs a second and 120 MB, so the count is read from the ZIP's end record
+# first and a file with more parts than this is refused unopened.
+MAX_OFFICE_PARTS = 5000
+# How much of a PDF's compressed object streams is opened to look for active content.
+PDF_SCAN_LIMIT = 64 * 1024 * 1024
+
+_PDF_NAME = re.compile(rb"/([A-Za-z0-9#_.+-]+)")
+_PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+# The bytes of a stream (page content, images, fonts): compressed data is noise in which
+# "/JS" turns up by chance, so names are read only outside streams and inside the
+# object streams that hold dictionaries.
+def _outside_streams(data: bytes) -> bytes:
+    pieces, at = [], 0
+    while (start := data.find(b"stream", at)) >= 0:
+        end = data.find(b"endstream", start + 6)
+        if end < 0:
+            break
+        pieces.append(data[at : start + 6])
+        at = end + 9
+    pieces.append(data[at:])
+    return b" ".join(pieces)
+
+
+_OBJECT_STREAM = re.compile(
+    rb"<<((?:(?!>>\s*stream).){0,2000}?/Type\s*/ObjStm.{0,2000}?)>>\s*stream\r?\n", re.S
+)
+# Names that make a PDF do something when it is opened or clicked: run JavaScript, start a
+# program, carry other files inside it, play embedded media, or render an XFA form.
+ACTIVE_PDF_NAMES = {
+    b"JavaScript": "JavaScript",
+    b"JS": "JavaScript",
+    b"Launch": "an action that starts a program",
+    b"EmbeddedFile": "embedded files",
+    b"EmbeddedFiles": "embedded files",
+    b"RichMedia": "embedded media",
+    b"XFA": "an XFA form",
+}
+# An action run when the file opens, other than going to a page of the document itself.
+_OPEN_ACTION = re.compile(rb"/OpenAction\s*<<(?:(?!>>).)*?/S\s*/(?!GoTo\b)", re.S)
+
+
+def _office_parts(path: Path) -> int | None:
+    """The number of entries a ZIP's end-of-central-directory record declares (None if
+    there is no such record: not a ZIP)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 65_557))  # the record and the longest possible comment
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
+
+
+def _pdf_names(data: bytes) -> set[bytes]:
+    return {_PDF_HEX.sub(lambda m: bytes([int(m[1], 16)]), n) for n in _PDF_NAME.findall(data)}
+
+
+def active_pdf_content(path: Path) -> list[str]:
+    """What in the PDF at `path` would act when it is opened: see active_pdf_content_in."""
+    return active_pdf_content_in(path.read_bytes())
+
+
+def active_pdf_content_in(data: bytes) -> list[str]:
+    """What in a PDF would act when it is opened (JavaScript, a launch action, embedded
+    files…), in words; [] for a plain document. Names hidden in compressed object
+    streams, or spelt with #xx escapes, are found too."""
+    import zlib
+
+    outside = _outside_streams(data)
+    names = _pdf_names(outside)
+    opens = bool(_OPEN_ACTION.search(outside))
+    budget = PDF_SCAN_LIMIT
+    for match in _OBJECT_STREAM.finditer(data):
+        if budget <= 0:
+            break
+        inflater = zlib.decompressobj()
+        try:
+            inner = inflater.decompress(data[match.end() : match.end() + budget], budget)
+        except zlib.error:
+            continue  # not Flate, or damaged: what can be read was read
+        budget -= len(inner)
+        names |= _pdf_names(inner)
+        opens = opens or bool(_OPEN_ACTION.search(inner))
+    found = sorted({words for name, words in ACTIVE_PDF_NAMES.items() if name in names})
+    if opens:
+        found.append("an action that runs when the file is opened")
+    return found
+
+
 def _matches(extension: str, head: bytes, path: Path) -> bool:
     if extension == "pdf":
         return head.startswith(b"%PDF-")
@@ -96,6 +189,9 @@ def _matches(extension: str, head: bytes, path: Path) -> bool:
         if not head.startswith(b"PK\x03\x04"):
             return False
         marker = "word/" if extension == "docx" else "xl/"
+        parts = _office_parts(path)
+        if parts is None or parts == 0xFFFF or parts > MAX_OFFICE_PARTS:
+            return False  # not a ZIP we can read cheaply: no Office file is this large
         try:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
@@ -151,6 +247,13 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
                 "Upload the real document.",
                 field="file",
             )
+        if extension == "pdf" and (active := active_pdf_content(temp)):
+            raise ServiceError(
+                f"“{original}” contains {_listed(active)}, which could run on the computer of "
+                "whoever opens it, so we do not accept it. Save or print the document as a "
+                "new PDF (for example with “Print to PDF”) and upload that copy.",
+                field="file",
+            )
         key = f"{area}/{secrets.token_hex(16)}"
         target = (root / key).resolve()
         if root not in target.parents:  # defence in depth: keys are ours, but check anyway
@@ -167,6 +270,10 @@ def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFi
         size=size,
         sha256=digest.hexdigest(),
     )
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def store_bytes(data: bytes, *, area: str, original_name: str, content_type: str) -> StoredFile:

@@ -323,3 +323,187 @@ def test_send_stored_non_ascii_names_get_an_rfc_5987_form(app, root):
         assert "\n" not in header and "\r" not in header
     finally:
         response.close()
+
+
+# --- active content and costly files (issue 18: the malicious-upload corpus) -------------
+
+
+def _pdf(*objects: bytes) -> bytes:
+    """A small PDF made of `objects` (object 1 the catalog), with a cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return bytes(out)
+
+
+PAGES = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"
+
+
+def _object_stream(inner: bytes) -> bytes:
+    import zlib
+
+    packed = zlib.compress(b"4 0 " + inner)
+    return (
+        b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length "
+        + str(len(packed)).encode()
+        + b" >>\nstream\n"
+        + packed
+        + b"\nendstream"
+    )
+
+
+def _image_stream(noise: bytes) -> bytes:
+    return b"<< /Length " + str(len(noise)).encode() + b" >>\nstream\n" + noise + b"\nendstream"
+
+
+HOSTILE_PDFS = {
+    "javascript-on-open": (
+        _pdf(
+            b"<< /Type /Catalog /Pages 2 0 R "
+            b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>",
+            PAGES,
+            PAGE,
+        ),
+        ["JavaScript", "an action that runs when the file is opened"],
+    ),
+    "javascript-spelt-with-hex-escapes": (
+        _pdf(b"<< /Type /Catalog /Pages 2 0 R /Names << /J#61vaScript 4 0 R >> >>", PAGES, PAGE),
+        ["JavaScript"],
+    ),
+    "launch-hidden-in-a-compressed-object-stream": (
+        _pdf(
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            PAGES,
+            PAGE,
+            _object_stream(b"<< /S /Launch /F (cmd.exe) >>"),
+        ),
+        ["an action that starts a program"],
+    ),
+    "embedded-file": (
+        _pdf(
+            b"<< /Type /Catalog /Pages 2 0 R "
+            b"/Names << /EmbeddedFiles << /Names [(a.exe) 4 0 R] >> >> >>",
+            PAGES,
+            PAGE,
+            b"<< /Type /Filespec /F (a.exe) /EF << /F 5 0 R >> >>",
+        ),
+        ["embedded files"],
+    ),
+    "xfa-form": (
+        _pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /XFA 4 0 R >> >>", PAGES, PAGE),
+        ["an XFA form"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_PDFS))
+def test_a_pdf_with_active_content_is_refused_saying_what_it_holds(app, root, name):
+    data, found = HOSTILE_PDFS[name]
+    assert storage.active_pdf_content_in(data) == found
+    with pytest.raises(ServiceError) as refused:
+        storage.store_upload(upload(data, "signed agreement.pdf"), area="org-1")
+    message = refused.value.message
+    assert "“signed agreement.pdf” contains" in message and "Print to PDF" in message
+    for words in found:
+        assert words in message
+    assert stored_files(root) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _pdf(b"<< /Type /Catalog /Pages 2 0 R /OpenAction [3 0 R /Fit] >>", PAGES, PAGE),
+        _pdf(
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /GoTo /D [3 0 R /Fit] >> >>",
+            PAGES,
+            PAGE,
+        ),
+        # Compressed page content is noise; "/JS" in it by chance is not JavaScript.
+        _pdf(
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            PAGES,
+            PAGE,
+            _image_stream(b"\x00/JS /Launch\x9f" * 50),
+        ),
+    ],
+    ids=["opens-at-a-page", "goes-to-a-page-on-open", "streams-are-not-read-as-names"],
+)
+def test_an_ordinary_pdf_is_accepted(app, root, data):
+    stored = storage.store_upload(upload(data, "agreement.pdf"), area="org-1")
+    assert stored.content_type == PDF_TYPE
+    assert len(stored_files(root)) == 1
+
+
+def test_the_portals_own_pdfs_are_accepted(app, root):
+    """What WeasyPrint makes (certificates, dossiers) has no active content."""
+    from weasyprint import HTML as Page
+
+    data = Page(
+        string="<h1>Statement of Collaboration</h1><a href='https://example.org'>x</a>"
+    ).write_pdf()
+    assert storage.active_pdf_content_in(data) == []
+
+
+def _zip_with(entries: int, *, word: bool = True) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml" if word else "xl/workbook.xml", "<x/>")
+        for i in range(entries - 2):
+            archive.writestr(f"word/media/p{i}.xml", b"")
+    return buffer.getvalue()
+
+
+def test_a_word_file_with_too_many_parts_is_refused_unopened(app, root, monkeypatch):
+    monkeypatch.setattr(storage, "MAX_OFFICE_PARTS", 300)
+    huge, fine = _zip_with(301), _zip_with(300)
+    opened = []
+    real = storage.zipfile.ZipFile
+    monkeypatch.setattr(
+        storage.zipfile, "ZipFile", lambda *a, **k: opened.append(a) or real(*a, **k)
+    )
+    with pytest.raises(ServiceError) as refused:
+        storage.store_upload(upload(huge, "huge.docx"), area="org-1")
+    assert "its contents are not a Word document" in refused.value.message
+    assert opened == []  # the entry count came from the ZIP's end record alone
+    assert stored_files(root) == []
+    assert storage.store_upload(upload(fine, "fine.docx"), area="org-1").size > 0
+
+
+def test_evidence_stored_in_a_transaction_that_rolls_back_is_removed(
+    app, root, make_user, make_organisation
+):
+    """The signed agreement is on disk once stored; the change is rolled back (as a
+    refused request is), and the file goes with it."""
+    from app.core import clock
+    from app.extensions import db
+    from app.readiness import services as readiness
+
+    lead = make_user()
+    org = make_organisation(stage="in_training", lead=lead)
+    with app.test_request_context():
+        readiness.upload_agreement(
+            org,
+            by=lead,
+            kind="ip_terms",
+            upload=upload(pdf_bytes(), "signed.pdf"),
+            signatory_name="Asha Patel",
+            signatory_role="Chief executive",
+            signed_on=clock.today(),
+            based_on=None,
+        )
+        assert len(stored_files(root)) == 1
+        db.session.rollback()
+    assert stored_files(root) == []
