@@ -21,9 +21,9 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-# The largest value of a signed 64-bit integer: PostgreSQL's BIGINT and SQLite's INTEGER.
-# (PostgreSQL's INTEGER columns stop at 2**31 - 1; a larger id there is simply not found.)
-MAX_ID = 2**63 - 1
+# The largest value an id (or any whole-number column) can hold on both databases: the
+# portal's columns are INTEGER, which PostgreSQL keeps in 32 bits (SQLite allows 64).
+MAX_ID = 2**31 - 1
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

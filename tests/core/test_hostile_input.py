@@ -17,14 +17,15 @@ from app.extensions import db
 from app.organisations.models import Organisation
 from tests.helpers import page_text
 
-HUGE = str(2**63)  # one more than the largest id either database can hold
+HUGE = str(2**63)  # beyond any 64-bit integer
+TOO_BIG = str(MAX_ID + 1)  # one more than an INTEGER column holds on PostgreSQL
 HUGER = "9" * 40
 
 
 # --- ids ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ident", [HUGE, HUGER])
+@pytest.mark.parametrize("ident", [HUGE, HUGER, TOO_BIG])
 def test_an_id_too_large_for_the_database_is_not_found_for_visitors(client, ident):
     assert client.get(f"/hubs/{ident}").status_code == 404
 
@@ -47,7 +48,7 @@ def test_an_id_too_large_for_the_database_is_not_found_for_visitors(client, iden
 )
 def test_an_id_too_large_for_the_database_is_not_found_for_staff(client, login_as, path):
     login_as("admin", "trainer", "auditor")
-    for ident in (HUGE, HUGER, str(MAX_ID)):
+    for ident in (HUGE, HUGER, TOO_BIG, str(MAX_ID)):
         response = client.get(path.format(ident))
         assert response.status_code == 404, (path, ident, response.status_code)
 
