@@ -14,6 +14,7 @@ import re
 import threading
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -244,6 +245,15 @@ def _axe_violations(page) -> list:
     return page.evaluate(_AXE_RUN)
 
 
+# Borders and focus indicators of form controls, measured: axe does not check them.
+_CONTROL_CONTRAST = (Path(__file__).parent / "control_contrast.js").read_text()
+
+
+def _check_controls(page) -> None:
+    weak = page.evaluate(_CONTROL_CONTRAST)
+    assert weak == [], f"form controls under 3:1 on {page.url}: {weak}"
+
+
 def _check_accessible(page) -> None:
     """axe-core on the page as it is now. A page whose markup and viewport were already
     found clean in this run is not checked again (axe's result depends on nothing else, and
@@ -258,6 +268,7 @@ def _check_accessible(page) -> None:
     fingerprint = hashlib.sha256(f"{page.viewport_size}\n{markup}".encode()).hexdigest()
     if fingerprint in _ALREADY_CLEAN:
         return
+    _check_controls(page)
     violations = _axe_violations(page)
     assert not violations, (
         f"axe found accessibility violations on {page.url}:\n"
