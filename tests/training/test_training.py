@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.core.errors import ServiceError
 from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
@@ -16,9 +15,9 @@ from app.training import services
 from app.training.content import ContentError, load_curriculum, minimum_bank
 from app.training.models import CheckAttempt, ModuleCompletion
 from tests.conftest import TEST_CONTENT_DIR
-from tests.training.checks import answer_form
 from tests.helpers import events
 from tests.paths import ROOT
+from tests.training.checks import answer_form
 
 
 def module(slug="basics"):
@@ -57,6 +56,12 @@ def test_markdown_is_rendered_and_sanitised(app):
     second = module().lessons[1].html
     assert 'href="https://example.org/echo"' in second
     assert 'href="javascript:' not in second
+
+
+def _edit(path: Path, old: str, new: str, count: int = -1) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, count))
 
 
 def _broken_copy(tmp_path) -> Path:
@@ -100,8 +105,53 @@ def _broken_copy(tmp_path) -> Path:
             lambda d: (d / "basics/lessons/01-welcome.md").write_text("No front matter"),
             "basics/lessons/01-welcome.md: front matter: missing",
         ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "    lesson: 02-principles\n", "", count=1),
+            "basics/check.yaml: questions[1].lesson: missing: name the lesson the question tests",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "lesson: 02-principles", "lesson: 03-nope", 1),
+            "questions[1].lesson: '03-nope' is not a lesson of this module; its lessons are "
+            "01-welcome, 02-principles",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "lesson: 02-principles", "lesson: principles"),
+            "questions[1].lesson: 'principles' is not a lesson of this module: write its file "
+            "name, '02-principles'",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "draw: 3", "draw: 4"),
+            "basics/check.yaml: questions: the bank holds 5 questions, but a check that asks 4 "
+            "(draw: 4) needs at least 6",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "draw: 3", "draw: 0"),
+            "basics/check.yaml: draw: must be between 1 and 100, got 0",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "Also wrong]", "All of the above]"),
+            "questions[0].choices[2]: 'All of the above' points at other choices by position",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "Right, Also wrong]", "Right, wrong]"),
+            "questions[0].choices: two choices have the same text",
+        ),
     ],
-    ids=["missing-field", "pass-mark", "answer-index", "duplicate-slug", "order", "front-matter"],
+    ids=[
+        "missing-field",
+        "pass-mark",
+        "answer-index",
+        "duplicate-slug",
+        "order",
+        "front-matter",
+        "lesson-missing",
+        "lesson-unknown",
+        "lesson-slug-not-stem",
+        "bank-too-small",
+        "draw-zero",
+        "positional-choice",
+        "same-choice-twice",
+    ],
 )
 def test_broken_content_is_refused_with_a_precise_message(tmp_path, edit, expected):
     content = _broken_copy(tmp_path)
@@ -109,6 +159,38 @@ def test_broken_content_is_refused_with_a_precise_message(tmp_path, edit, expect
     with pytest.raises(ContentError) as refused:
         load_curriculum(content)
     assert expected in str(refused.value)
+
+
+def test_a_check_without_draw_asks_its_whole_bank(tmp_path):
+    """An older check.yaml (no `draw`, no `lesson`) still loads while `draw` is optional."""
+    from app.training import content as content_module
+
+    content = _broken_copy(tmp_path)
+    text = (content / "basics/check.yaml").read_text()
+    text = text.replace("draw: 3\n", "")
+    text = "\n".join(line for line in text.splitlines() if "lesson:" not in line) + "\n"
+    (content / "basics/check.yaml").write_text(text)
+    if content_module.DRAW_REQUIRED:
+        with pytest.raises(ContentError, match="draw: missing"):
+            load_curriculum(content)
+        return
+    check = load_curriculum(content).get("basics").check
+    assert check.draw == 0 and check.asked == len(check.questions) == 5
+
+
+def test_programme_cooldown_defaults_to_30_minutes_and_is_validated(tmp_path):
+    from app.core.programme import ProgrammeError, load_programme_settings
+
+    source = (Path(TEST_CONTENT_DIR) / "programme.yaml").read_text()
+    path = tmp_path / "programme.yaml"
+    path.write_text(source.replace("  check_cooldown_minutes: 30\n", ""))
+    assert load_programme_settings(path).check_cooldown_minutes == 30
+    path.write_text(source.replace("check_cooldown_minutes: 30", "check_cooldown_minutes: 5"))
+    assert load_programme_settings(path).check_cooldown_minutes == 5
+    for bad in ("-1", "yes", "'30'", "20000"):
+        path.write_text(source.replace("minutes: 30", f"minutes: {bad}"))
+        with pytest.raises(ProgrammeError, match="training.check_cooldown_minutes: must be"):
+            load_programme_settings(path)
 
 
 def test_the_app_refuses_to_start_on_broken_content(tmp_path, database_url):
