@@ -252,10 +252,9 @@ def _load_lessons(folder: Path, root: Path, problems: list[Problem]) -> list[Les
     return lessons
 
 
-# Whether `draw` and each question's `lesson` are required. Until every shipped check.yaml
-# names them, a check without `draw` asks its whole bank and `lesson` is optional; a check
-# with `draw` must meet every rule.
-DRAW_REQUIRED = False
+# `draw` and each question's `lesson` are required. (False would let an older check.yaml
+# without them load, asking its whole bank; attempts stored before draws still display.)
+DRAW_REQUIRED = True
 
 
 def _lesson_stems(folder: Path) -> dict[str, str]:

@@ -150,8 +150,7 @@ def submit_check(slug: str):
         # The same attempt, still open, keeps what was ticked; anything else is dropped.
         chosen = {k[2:]: set(v) for k, v in posted.items() if k.startswith("q-")}
         return _check_page(module, form, error.message, chosen, 400)
-    if result.completed:
-        flash(f"Module complete: {module.title}.", "success")
+    # The result page says so when this completed the module.
     return redirect(
         url_for("training.show_attempt", slug=module.slug, attempt_id=result.attempt.id)
     )

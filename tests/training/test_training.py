@@ -161,21 +161,11 @@ def test_broken_content_is_refused_with_a_precise_message(tmp_path, edit, expect
     assert expected in str(refused.value)
 
 
-def test_a_check_without_draw_asks_its_whole_bank(tmp_path):
-    """An older check.yaml (no `draw`, no `lesson`) still loads while `draw` is optional."""
-    from app.training import content as content_module
-
+def test_a_check_must_say_how_many_questions_it_draws(tmp_path):
     content = _broken_copy(tmp_path)
-    text = (content / "basics/check.yaml").read_text()
-    text = text.replace("draw: 3\n", "")
-    text = "\n".join(line for line in text.splitlines() if "lesson:" not in line) + "\n"
-    (content / "basics/check.yaml").write_text(text)
-    if content_module.DRAW_REQUIRED:
-        with pytest.raises(ContentError, match="draw: missing"):
-            load_curriculum(content)
-        return
-    check = load_curriculum(content).get("basics").check
-    assert check.draw == 0 and check.asked == len(check.questions) == 5
+    _edit(content / "basics/check.yaml", "draw: 3\n", "")
+    with pytest.raises(ContentError, match="basics/check.yaml: draw: missing"):
+        load_curriculum(content)
 
 
 def test_programme_cooldown_defaults_to_30_minutes_and_is_validated(tmp_path):
