@@ -110,6 +110,8 @@ def _check_page(module, form, error=None, chosen=None, status=200):
         chosen=chosen or {},
         error=error,
         cooldown_minutes=programme().check_cooldown_minutes,
+        # Auditors read the check but record nothing (training.policies.LEARNER).
+        can_record=not (user.has_role("auditor") and not services.training_roles(user)),
     ), status
 
 

@@ -539,7 +539,9 @@ def draw_of(user: User, module: Module, draw_id) -> CheckDraw:
     """The open attempt a posted form names, refused unless it is `user`'s, for the
     current version of `module`, and not yet submitted."""
     text = str(draw_id or "")
-    if not (text.isascii() and text.isdecimal()) or not 0 < int(text[:12]) <= MAX_ATTEMPT_ID:
+    if not (text.isascii() and text.isdecimal() and len(text) <= 10):
+        raise ServiceError(_NOT_OPEN)
+    if not 0 < int(text) <= MAX_ATTEMPT_ID:
         raise ServiceError(_NOT_OPEN)
     draw = db.session.get(CheckDraw, int(text))
     if (

@@ -197,7 +197,7 @@ def test_someone_elses_attempt_or_a_submitted_one_is_refused(client, auth, team,
     auth.login(coordinator.email)
     foreign = client.post("/training/modules/basics/check", data=answer_form(lead_draw))
     assert foreign.status_code == 400 and "not open any more" in page_text(foreign)
-    for bogus in ("", "abc", "0", "-4", "99999999999999999999"):
+    for bogus in ("", "abc", "0", "-4", "99999999999999999999", "0" * 11 + "1" + "0" * 5000, "١"):
         data = {**answer_form(lead_draw), "attempt": bogus}
         assert client.post("/training/modules/basics/check", data=data).status_code == 400
     assert attempts_count() == 0
@@ -521,3 +521,11 @@ def test_the_minimum_bank_is_one_and_a_half_times_the_draw_rounded_up(draw):
     import math
 
     assert minimum_bank(draw) == math.ceil(1.5 * draw)
+
+
+def test_an_auditor_reads_the_check_page_but_cannot_start_it(client, login_as):
+    login_as("auditor")
+    page = page_text(client.get("/training/modules/basics/check"))
+    assert "do not take knowledge checks" in page and "Start the knowledge check" not in page
+    assert client.post("/training/modules/basics/check/start").status_code == 403
+    assert db.session.scalar(select(func.count(CheckDraw.id))) == 0
