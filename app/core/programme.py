@@ -54,7 +54,8 @@ class ProgrammeSettings:
     invitation_expiry_days: int
     min_spokes: int
     max_spokes: int
-    check_cooldown_minutes: int = 0
+    # Minutes a trainee waits after two knowledge-check attempts in a row that did not pass.
+    check_cooldown_minutes: int = 30
     session_minimum_percent: int = 75
     attendance_threshold_percent: int = 80
     evaluation_days: int = 30
@@ -115,10 +116,18 @@ def load_programme_settings(path: Path) -> ProgrammeSettings:
     max_spokes = _positive_int(data, "application.max_spokes", path)
     if max_spokes < min_spokes:
         raise ProgrammeError(f"{path}: application.max_spokes: must be ≥ min_spokes")
-    cooldown = _get(data, "training.check_cooldown_minutes", path)
-    if not isinstance(cooldown, int) or isinstance(cooldown, bool) or cooldown < 0:
+    training = data.get("training") or {}
+    if not isinstance(training, dict):
+        raise ProgrammeError(f"{path}: training: must be a mapping of settings")
+    cooldown = training.get("check_cooldown_minutes", 30)
+    if (
+        not isinstance(cooldown, int)
+        or isinstance(cooldown, bool)
+        or not 0 <= cooldown <= 7 * 24 * 60
+    ):
         raise ProgrammeError(
-            f"{path}: training.check_cooldown_minutes: must be a whole number ≥ 0, got {cooldown!r}"
+            f"{path}: training.check_cooldown_minutes: must be a whole number of minutes from 0 "
+            f"(no pause) to 10080 (a week), got {cooldown!r}"
         )
     minimum = _percent(data, "immersion.session_minimum_percent", path)
     threshold = _percent(data, "immersion.attendance_threshold_percent", path)

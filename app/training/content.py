@@ -72,6 +72,7 @@ class Lesson:
     minutes: int
     html: str
     position: int  # 1-based
+    stem: str = ""  # the file name without `.md` (e.g. "01-welcome"), as check questions name it
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,36 @@ class Question:
     choices: tuple[str, ...]
     answers: frozenset[int]
     explanation: str
+    lesson: str | None = None  # slug of the lesson the question tests
 
     def is_correct(self, selected: frozenset[int]) -> bool:
         return selected == self.answers
 
 
+def minimum_bank(draw: int) -> int:
+    """The fewest questions a bank may hold for a check that asks `draw`: one and a half
+    times as many, rounded up, so two attempts in a row cannot ask the same questions."""
+    return (3 * draw + 1) // 2
+
+
+# Choices are shown in a new order in every attempt, so a choice may not point at others by
+# their position.
+POSITIONAL_CHOICE = re.compile(
+    r"\b(?:all|none|both|neither) of (?:the )?(?:above|below)\b|\b(?:all|none) of these\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class KnowledgeCheck:
     pass_mark: int
-    questions: tuple[Question, ...]
+    questions: tuple[Question, ...]  # the bank
+    draw: int = 0  # questions asked per attempt; 0 (an older check.yaml): the whole bank
+
+    @property
+    def asked(self) -> int:
+        """How many questions one attempt asks."""
+        return self.draw or len(self.questions)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -226,8 +248,21 @@ def _load_lessons(folder: Path, root: Path, problems: list[Problem]) -> list[Les
         if not body:
             c.add("body", "the lesson has no text")
         if title and minutes and body:
-            lessons.append(Lesson(slug, title, minutes, render_markdown(body), position))
+            lessons.append(Lesson(slug, title, minutes, render_markdown(body), position, path.stem))
     return lessons
+
+
+# `draw` and each question's `lesson` are required. (False would let an older check.yaml
+# without them load, asking its whole bank; attempts stored before draws still display.)
+DRAW_REQUIRED = True
+
+
+def _lesson_stems(folder: Path) -> dict[str, str]:
+    """Lesson file stem ("01-welcome") → lesson slug ("welcome"), from the file names alone,
+    so a question naming a lesson whose file has another problem is not reported twice."""
+    lessons_dir = folder / "lessons"
+    paths = sorted(lessons_dir.glob("*.md")) if lessons_dir.is_dir() else []
+    return {p.stem: re.sub(r"^\d+[-_]", "", p.stem) for p in paths}
 
 
 def _load_check(folder: Path, root: Path, problems: list[Problem]) -> KnowledgeCheck | None:
@@ -237,6 +272,9 @@ def _load_check(folder: Path, root: Path, problems: list[Problem]) -> KnowledgeC
     c = _Collector(problems, rel)
     before = len(problems)
     pass_mark = c.integer(data, "pass_mark", 1, 100)
+    strict = DRAW_REQUIRED or "draw" in data
+    draw = c.integer(data, "draw", 1, 100) if strict else 0
+    stems = _lesson_stems(folder)
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         c.add("questions", "must be a non-empty list")
@@ -259,6 +297,7 @@ def _load_check(folder: Path, root: Path, problems: list[Problem]) -> KnowledgeC
             c.add(f"{where}kind", f"must be single or multiple, got {kind!r}")
         prompt = c.text(raw, "prompt", where)
         explanation = c.text(raw, "explanation", where)
+        lesson = _question_lesson(c, raw, where, stems, strict)
         choices = raw.get("choices")
         if not isinstance(choices, list) or len(choices) < 2:
             c.add(f"{where}choices", "must be a list of at least two pieces of text")
@@ -271,6 +310,15 @@ def _load_check(folder: Path, root: Path, problems: list[Problem]) -> KnowledgeC
                         f"must be text, but YAML read {choice!r}: put the choice in quotes",
                     )
                     choices = None
+                elif POSITIONAL_CHOICE.search(choice):
+                    c.add(
+                        f"{where}choices[{i}]",
+                        f"{choice.strip()!r} points at other choices by position, but choices "
+                        "are shuffled in every attempt: name the choices it means instead",
+                    )
+            texts = [x.strip().casefold() for x in choices or [] if isinstance(x, str)]
+            if choices is not None and len(set(texts)) != len(texts):
+                c.add(f"{where}choices", "two choices have the same text")
         answers = raw.get("answers")
         if (
             not isinstance(answers, list)
@@ -299,11 +347,45 @@ def _load_check(folder: Path, root: Path, problems: list[Problem]) -> KnowledgeC
                     tuple(x.strip() for x in choices),
                     frozenset(answers),
                     explanation,
+                    lesson,
                 )
             )
+    if draw and len(raw_questions) < minimum_bank(draw):
+        c.add(
+            "questions",
+            f"the bank holds {len(raw_questions)} question{'s' if len(raw_questions) != 1 else ''}"
+            f", but a check that asks {draw} (draw: {draw}) needs at least {minimum_bank(draw)} "
+            "(one and a half times as many, rounded up): add questions or lower draw",
+        )
     if len(problems) != before:
         return None
-    return KnowledgeCheck(pass_mark, tuple(questions))
+    return KnowledgeCheck(pass_mark, tuple(questions), draw)
+
+
+def _question_lesson(c: _Collector, raw: dict, where: str, stems: dict[str, str], strict: bool):
+    """The slug of the lesson a question names by its file stem, or None (with a problem
+    when it is required or wrong)."""
+    value = raw.get("lesson")
+    if value is None and not strict:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        c.add(
+            f"{where}lesson",
+            "missing: name the lesson the question tests by its file name without .md"
+            + (f", e.g. {next(iter(stems))}" if stems else ""),
+        )
+        return None
+    value = value.strip().removesuffix(".md")
+    if value in stems:
+        return stems[value]
+    known = ", ".join(stems) or "none"
+    hint = next((stem for stem, slug in stems.items() if slug == value), None)
+    c.add(
+        f"{where}lesson",
+        f"{value!r} is not a lesson of this module"
+        + (f": write its file name, {hint!r}" if hint else f"; its lessons are {known}"),
+    )
+    return None
 
 
 def _hash_folder(folder: Path) -> str:

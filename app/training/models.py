@@ -61,6 +61,34 @@ class LessonRead(db.Model):
     module_version: Mapped[int] = mapped_column(Integer)
     lesson_slug: Mapped[str] = mapped_column(String(80))
     read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Seconds the lesson page was open before "mark as read", summed over each time it was
+    # marked (each visit capped); None for reads recorded before the time was kept.
+    seconds_open: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When it was last marked read: a page served before this was counted already.
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CheckDraw(db.Model):
+    """The questions one attempt asks, drawn from the module's bank, and the order each
+    question's choices are shown in. Made when the trainee starts the check, so the page,
+    a reload and the marking all read the same attempt; submitted at most once."""
+
+    __tablename__ = "check_draw"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    module_slug: Mapped[str] = mapped_column(String(80))
+    module_version: Mapped[int] = mapped_column(Integer)
+    # [{"id": question id, "order": [bank choice index shown first, second, …]}, …]
+    questions: Mapped[list] = mapped_column(JSON)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def order_of(self, question_id: str) -> list[int] | None:
+        return next((q["order"] for q in self.questions if q["id"] == question_id), None)
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [q["id"] for q in self.questions]
 
 
 class CheckAttempt(db.Model):
@@ -76,6 +104,13 @@ class CheckAttempt(db.Model):
     passed: Mapped[bool] = mapped_column(Boolean)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)  # question id -> chosen indexes
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The draw answered (None for attempts from before checks were drawn: they asked the
+    # whole bank in file order); unique, so one draw is never marked twice.
+    draw_id: Mapped[int | None] = mapped_column(
+        ForeignKey("check_draw.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    # The questions asked, as marked: [{"id", "order", "lesson", "correct"}, …] (None before).
+    questions: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class ModuleCompletion(db.Model):

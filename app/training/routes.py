@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.boundary import refuse
+from app.core.boundary import refuse, refused
 from app.core.csv import csv_response
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.policy import AUTHENTICATED, access
+from app.core.programme import programme
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_LEAD_OR_STAFF
@@ -65,6 +66,7 @@ def show_lesson(slug: str, lesson: str):
         next=module.lessons[index + 1] if index + 1 < len(module.lessons) else None,
         progress=_progress(),
         form=ConfirmForm(),
+        opened=services.lesson_opened_token(current_user, module, current.slug),
     )
 
 
@@ -75,7 +77,7 @@ def mark_lesson_read(slug: str, lesson: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    completed = services.mark_read(current_user, module, lesson)
+    completed = services.mark_read(current_user, module, lesson, request.form.get("opened"))
     if completed:
         flash(f"Module complete: {module.title}.", "success")
         return redirect(url_for("training.show_module", slug=module.slug))
@@ -87,19 +89,50 @@ def mark_lesson_read(slug: str, lesson: str):
     return redirect(url_for("training.show_check", slug=module.slug))
 
 
-@bp.route("/training/modules/<slug>/check")
-@access(TRAINEE)
-def show_check(slug: str):
-    module = g.module
+def _check_page(module, form, error=None, chosen=None, status=200):
+    """The knowledge-check page as stored now: the attempt under way, the start button, or
+    the time a cooldown ends; with the lessons the last attempt says to re-read."""
+    user = current_user._get_current_object()
+    attempts = services.attempts_of(user, module)
+    until = services.cooldown_until(user, module, attempts)
+    draw = None if until else services.open_draw(user, module)
+    last = attempts[0] if attempts else None
     return render_template(
         "training/check.html",
         module=module,
-        form=ConfirmForm(),
+        form=form,
         progress=_progress(),
-        chosen={},
-        error=None,
-        wait=services.cooldown_remaining(current_user, module),
-    )
+        attempts=attempts,
+        until=until,
+        draw=draw,
+        questions=services.shown_questions(module, draw) if draw else [],
+        revisit=services.topics_to_revisit(module, last) if last and not last.passed else [],
+        chosen=chosen or {},
+        error=error,
+        cooldown_minutes=programme().check_cooldown_minutes,
+        # Auditors read the check but record nothing (training.policies.LEARNER).
+        can_record=not (user.has_role("auditor") and not services.training_roles(user)),
+    ), status
+
+
+@bp.route("/training/modules/<slug>/check")
+@access(TRAINEE)
+def show_check(slug: str):
+    return _check_page(g.module, ConfirmForm())
+
+
+@bp.route("/training/modules/<slug>/check/start", methods=["POST"])
+@access(LEARNER)
+def start_check(slug: str):
+    module = g.module
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.start_check(current_user, module)
+    except ServiceError as error:
+        refused(error)
+    return redirect(url_for("training.show_check", slug=module.slug, _anchor="check"))
 
 
 @bp.route("/training/modules/<slug>/check", methods=["POST"])
@@ -111,22 +144,39 @@ def submit_check(slug: str):
         abort(400)
     posted = {key: request.form.getlist(key) for key in request.form}
     try:
-        answers = services.parse_answers(module, posted)
-        result = services.submit_check(current_user, module, answers)
+        draw = services.draw_of(current_user, module, request.form.get("attempt"))
+        answers = services.parse_answers(module, posted, draw)
+        result = services.submit_check(current_user, module, answers, draw)
     except ServiceError as error:
         refuse()
+        # The same attempt, still open, keeps what was ticked; anything else is dropped.
         chosen = {k[2:]: set(v) for k, v in posted.items() if k.startswith("q-")}
-        return render_template(
-            "training/check.html",
-            module=module,
-            form=form,
-            progress=_progress(),
-            chosen=chosen,
-            error=error.message,
-            wait=None,
-        ), 400
+        return _check_page(module, form, error.message, chosen, 400)
+    # The result page says so when this completed the module.
+    return redirect(
+        url_for("training.show_attempt", slug=module.slug, attempt_id=result.attempt.id)
+    )
+
+
+@bp.route("/training/modules/<slug>/check/attempts/<int:attempt_id>")
+@access(TRAINEE)
+def show_attempt(slug: str, attempt_id: int):
+    module = g.module
+    user = current_user._get_current_object()
+    attempt = services.attempt_of(user, module, attempt_id)
+    passed = attempt.passed
     return render_template(
-        "training/check_result.html", module=module, result=result, progress=_progress()
+        "training/check_result.html",
+        module=module,
+        attempt=attempt,
+        form=ConfirmForm(),
+        progress=_progress(),
+        # Which answers were right is shown only once the check is passed; before that,
+        # the lessons to re-read.
+        results=services.attempt_results(module, attempt) if passed else [],
+        revisit=[] if passed else services.topics_to_revisit(module, attempt),
+        until=services.cooldown_until(user, module),
+        cooldown_minutes=programme().check_cooldown_minutes,
     )
 
 
@@ -181,6 +231,7 @@ def export_progress():
             "best score",
             "attempts",
             "completed version",
+            "minutes reading",
         ]
         for row in rows:
             m = row.membership
@@ -200,6 +251,7 @@ def export_progress():
                     "" if progress.best_score is None else progress.best_score,
                     progress.attempts,
                     progress.completed_version or "",
+                    "" if progress.minutes_reading is None else progress.minutes_reading,
                 ]
 
     return csv_response(lines(), "training-progress.csv")

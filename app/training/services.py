@@ -7,14 +7,16 @@ completions and the re-completion floors), whatever the number of people or modu
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     Boolean,
     Integer,
@@ -26,20 +28,23 @@ from sqlalchemy import (
     null,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.core import audit
+from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import NotFound, ServiceError
+from app.core.filters import format_datetime
 from app.core.programme import programme
 from app.core.roles import ADMIN, AUDITOR, TRAINER
 from app.extensions import db
 from app.organisations.models import Membership, Organisation, TeamRole
-from app.training.content import Curriculum, Module, Question
+from app.training.content import Curriculum, Lesson, Module, Question
 from app.training.models import (
     CheckAttempt,
+    CheckDraw,
     LessonRead,
     ModuleCompletion,
     ModuleVersion,
@@ -123,6 +128,16 @@ class ModuleProgress:
     attempts: int
     passed: bool
     completed_version: int | None
+    # Seconds its lesson pages were open before being marked read (None: no read with a
+    # recorded time, e.g. reads from before the time was kept).
+    seconds_reading: int | None = None
+
+    @property
+    def minutes_reading(self) -> int | None:
+        """Time spent reading, in whole minutes (rounded up, so a short read is not 0)."""
+        if self.seconds_reading is None:
+            return None
+        return -(-self.seconds_reading // 60)
 
     @property
     def status_label(self) -> str:
@@ -180,8 +195,9 @@ def recompletion_floors() -> dict[str, int]:
 
 
 def _progress_records(user_ids: list[int]):
-    """Lesson reads ("r"), check attempts ("a") and completions ("c") of `user_ids` as one
-    UNION ALL of (kind, user, module, version, lesson, score, passed): one round trip."""
+    """Lesson reads ("r", with the seconds open as score), check attempts ("a") and
+    completions ("c") of `user_ids` as one UNION ALL of (kind, user, module, version,
+    lesson, score, passed): one round trip."""
     return db.session.execute(_progress_statement(), {"user_ids": user_ids})
 
 
@@ -205,7 +221,7 @@ def _progress_statement():
         ).where(model.user_id.in_(user_ids))
 
     return union_all(
-        part("r", LessonRead, lesson=LessonRead.lesson_slug),
+        part("r", LessonRead, lesson=LessonRead.lesson_slug, score=LessonRead.seconds_open),
         part("a", CheckAttempt, score=CheckAttempt.score, passed=CheckAttempt.passed),
         part("c", ModuleCompletion),
     )
@@ -222,6 +238,7 @@ def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgres
     reads: dict[tuple[int, str], set[str]] = defaultdict(set)
     attempts: dict[tuple[int, str], list[tuple[int, bool]]] = defaultdict(list)
     completions: dict[tuple[int, str], list[int]] = defaultdict(list)
+    seconds: dict[tuple[int, str], int] = {}
     for kind, uid, slug, version, lesson, score, passed in _progress_records(user_ids):
         if kind == "c":
             completions[(uid, slug)].append(version)
@@ -229,6 +246,8 @@ def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgres
             continue  # an older version that must be done again
         elif kind == "r":
             reads[(uid, slug)].add(lesson)
+            if score is not None:
+                seconds[(uid, slug)] = seconds.get((uid, slug), 0) + score
         else:
             attempts[(uid, slug)].append((score, bool(passed)))
 
@@ -257,6 +276,7 @@ def progress_for(user_ids: Iterable[int]) -> dict[tuple[int, str], ModuleProgres
                 attempts=len(tries),
                 passed=any(p for _, p in tries),
                 completed_version=max(valid) if valid else (max(versions) if versions else None),
+                seconds_reading=seconds.get(key),
             )
     return result
 
@@ -295,19 +315,70 @@ def _maybe_complete(user: User, module: Module) -> bool:
     return True
 
 
-def mark_read(user: User, module: Module, lesson_slug: str) -> bool:
-    """Record that `user` read a lesson (once per version); True if this completed the module."""
+# --- time spent reading ----------------------------------------------------------------
+
+# One visit to a lesson counts for at most this long: a page left open over lunch is not an
+# hour and a half of reading.
+LESSON_VISIT_CAP = timedelta(minutes=60)
+
+
+def _opened_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="training-lesson-opened")
+
+
+def lesson_opened_token(user: User, module: Module, lesson_slug: str) -> str:
+    """A signed note of when the lesson page was served to `user`, sent back with "mark as
+    read" so the time the page was open is measured on the server, not told by the browser."""
+    return _opened_serializer().dumps(
+        [user.id, module.slug, module.version, lesson_slug, clock.now().timestamp()]
+    )
+
+
+def _opened_at(token: str | None, user: User, module: Module, lesson_slug: str):
+    """When the page was served, from a token for this very person, module version and
+    lesson; None for a missing, forged or foreign token (the read is still recorded)."""
+    if not token or len(token) > 500:
+        return None
+    try:
+        user_id, slug, version, lesson, stamp = _opened_serializer().loads(token)
+        opened = datetime.fromtimestamp(float(stamp), UTC)
+    except (BadSignature, TypeError, ValueError, OverflowError, OSError):
+        return None
+    if (user_id, slug, version, lesson) != (user.id, module.slug, module.version, lesson_slug):
+        return None
+    return opened
+
+
+def _visit_seconds(opened: datetime | None, counted_until: datetime | None, now: datetime):
+    """Seconds one visit adds: from the page being served to now, capped; 0 for a page
+    served before the lesson was last marked (that visit was counted then)."""
+    if opened is None:
+        return None
+    if counted_until is not None and opened <= counted_until:
+        return 0
+    elapsed = min(max(now - opened, timedelta(0)), LESSON_VISIT_CAP)
+    return int(elapsed.total_seconds())
+
+
+def mark_read(
+    user: User, module: Module, lesson_slug: str, opened_token: str | None = None
+) -> bool:
+    """Record that `user` read a lesson (once per version), adding the time the page was
+    open when `opened_token` (from `lesson_opened_token`) says when it was served; True if
+    this completed the module."""
     if module.lesson(lesson_slug) is None:
         raise NotFound(lesson_slug)
-    exists = db.session.scalar(
-        select(LessonRead.id).where(
+    now = clock.now()
+    opened = _opened_at(opened_token, user, module, lesson_slug)
+    record = db.session.scalar(
+        select(LessonRead).where(
             LessonRead.user_id == user.id,
             LessonRead.module_slug == module.slug,
             LessonRead.module_version == module.version,
             LessonRead.lesson_slug == lesson_slug,
         )
     )
-    if exists is None:
+    if record is None:
         try:
             with db.session.begin_nested():
                 db.session.add(
@@ -316,16 +387,247 @@ def mark_read(user: User, module: Module, lesson_slug: str) -> bool:
                         module_slug=module.slug,
                         module_version=module.version,
                         lesson_slug=lesson_slug,
+                        read_at=now,
+                        last_read_at=now,
+                        seconds_open=_visit_seconds(opened, None, now),
                     )
                 )
         except IntegrityError:
             pass  # the same lesson marked twice at once: one record is enough
+    else:
+        seconds = _visit_seconds(opened, record.last_read_at or record.read_at, now)
+        if seconds:
+            # Added in SQL, so two tabs marking at once both count.
+            db.session.execute(
+                update(LessonRead)
+                .where(LessonRead.id == record.id)
+                .values(seconds_open=func.coalesce(LessonRead.seconds_open, 0) + seconds)
+            )
+        db.session.execute(
+            update(LessonRead).where(LessonRead.id == record.id).values(last_read_at=now)
+        )
+        db.session.expire(record)
     return _maybe_complete(user, module)
+
+
+# --- knowledge checks ------------------------------------------------------------------
+#
+# An attempt asks `check.draw` questions drawn from the module's bank, each with its choices
+# in a new order. The draw is stored (CheckDraw) when the trainee starts, so the page, a
+# reload and the marking agree; the form posts the shown positions of the choices, which
+# the draw turns back into the bank's. Two failures in a row start a pause
+# (`training.check_cooldown_minutes`); before a pass, a result names only the lessons to
+# re-read, never which answers were right.
+
+MAX_ATTEMPT_ID = 2**31 - 1
+_random = random.SystemRandom()
+
+
+def draw_questions(module: Module, avoid: Iterable[str] = (), rng: random.Random | None = None):
+    """The questions for one attempt, in bank order, each with its choices in a new order:
+    [{"id", "order"}]. Questions not in `avoid` (those of the last attempt) come first, so
+    a retry asks different questions wherever the bank allows."""
+    rng = rng or _random
+    bank = list(module.check.questions)
+    wanted = min(module.check.asked, len(bank))
+    avoid = set(avoid)
+    fresh = [q for q in bank if q.id not in avoid]
+    chosen = rng.sample(fresh, min(wanted, len(fresh)))
+    if len(chosen) < wanted:
+        seen = [q for q in bank if q.id in avoid]
+        chosen += rng.sample(seen, wanted - len(chosen))
+    chosen.sort(key=bank.index)
+    return [
+        {"id": q.id, "order": rng.sample(range(len(q.choices)), len(q.choices))} for q in chosen
+    ]
+
+
+def _attempts(user: User, module: Module) -> list[CheckAttempt]:
+    """Every submitted attempt of `user` at `module` (any version), newest first."""
+    return list(
+        db.session.scalars(
+            select(CheckAttempt)
+            .where(CheckAttempt.user_id == user.id, CheckAttempt.module_slug == module.slug)
+            .order_by(CheckAttempt.submitted_at.desc(), CheckAttempt.id.desc())
+        )
+    )
+
+
+def attempts_of(user: User, module: Module) -> list[CheckAttempt]:
+    """The attempts `user` has made at `module`, newest first (older versions included)."""
+    return _attempts(user, module)
+
+
+def _asked_ids(attempt: CheckAttempt) -> list[str]:
+    if attempt.questions is not None:
+        return [q["id"] for q in attempt.questions]
+    return list(attempt.answers or {})  # attempts from before draws asked the whole bank
+
+
+def cooldown_until(user: User, module: Module, attempts: list[CheckAttempt] | None = None):
+    """When `user` may next start `module`'s check, if they must wait: after every second
+    failure in a row, `training.check_cooldown_minutes` from the last one. None: no wait."""
+    minutes = programme().check_cooldown_minutes
+    if not minutes:
+        return None
+    attempts = _attempts(user, module) if attempts is None else attempts
+    failures = 0
+    for attempt in attempts:
+        if attempt.passed:
+            break
+        failures += 1
+    if failures < 2 or failures % 2:
+        return None
+    until = attempts[0].submitted_at + timedelta(minutes=minutes)
+    return until if until > clock.now() else None
+
+
+def _wait_message(until: datetime) -> str:
+    return (
+        f"You have not passed two attempts in a row, so you can try the knowledge check again "
+        f"from {format_datetime(until, '%H:%M on %-d %B')}. Re-reading the lessons named "
+        "below is a good use of the time."
+    )
+
+
+def open_draw(user: User, module: Module) -> CheckDraw | None:
+    """The attempt `user` has started at the current version of `module` and not yet
+    submitted, if any."""
+    return db.session.scalar(
+        select(CheckDraw)
+        .where(
+            CheckDraw.user_id == user.id,
+            CheckDraw.module_slug == module.slug,
+            CheckDraw.module_version == module.version,
+            ~select(CheckAttempt.id).where(CheckAttempt.draw_id == CheckDraw.id).exists(),
+        )
+        .order_by(CheckDraw.id.desc())
+        .limit(1)
+    )
+
+
+def start_check(user: User, module: Module, rng: random.Random | None = None) -> CheckDraw:
+    """Draw the questions for a new attempt (or return the one already started). Refused
+    while a cooldown lasts."""
+    attempts = _attempts(user, module)
+    until = cooldown_until(user, module, attempts)
+    if until is not None:
+        raise ServiceError(_wait_message(until))
+    current = open_draw(user, module)
+    if current is not None:
+        return current
+    avoid = _asked_ids(attempts[0]) if attempts else []
+    draw = CheckDraw(
+        user_id=user.id,
+        module_slug=module.slug,
+        module_version=module.version,
+        questions=draw_questions(module, avoid, rng),
+        drawn_at=clock.now(),
+    )
+    db.session.add(draw)
+    db.session.flush()
+    return draw
+
+
+_NOT_OPEN = (
+    "This attempt is not open any more (it was submitted, or the check has changed), so "
+    "nothing was recorded. Open the knowledge check again to start a new attempt."
+)
+
+
+def draw_of(user: User, module: Module, draw_id) -> CheckDraw:
+    """The open attempt a posted form names, refused unless it is `user`'s, for the
+    current version of `module`, and not yet submitted."""
+    text = str(draw_id or "")
+    if not (text.isascii() and text.isdecimal() and len(text) <= 10):
+        raise ServiceError(_NOT_OPEN)
+    if not 0 < int(text) <= MAX_ATTEMPT_ID:
+        raise ServiceError(_NOT_OPEN)
+    draw = db.session.get(CheckDraw, int(text))
+    if (
+        draw is None
+        or draw.user_id != user.id
+        or draw.module_slug != module.slug
+        or draw.module_version != module.version
+        or db.session.scalar(select(CheckAttempt.id).where(CheckAttempt.draw_id == draw.id))
+    ):
+        raise ServiceError(_NOT_OPEN)
+    return draw
+
+
+@dataclass(frozen=True)
+class ShownQuestion:
+    """A drawn question as the trainee sees it: its choices in the attempt's order."""
+
+    number: int
+    question: Question
+    choices: list[tuple[int, str]]  # (position shown, text)
+
+
+def shown_questions(module: Module, draw: CheckDraw) -> list[ShownQuestion]:
+    """The questions of `draw` with their choices in the drawn order."""
+    shown = []
+    for number, entry in enumerate(draw.questions, start=1):
+        question = module.check.question(entry["id"])
+        if question is None:
+            continue  # not reachable for an open draw of the current version
+        shown.append(
+            ShownQuestion(
+                number,
+                question,
+                [(pos, question.choices[i]) for pos, i in enumerate(entry["order"])],
+            )
+        )
+    return shown
+
+
+_FOREIGN = (
+    "The answers sent do not match the questions of this attempt, so nothing was recorded. "
+    "Reload the page and answer the questions shown."
+)
+
+
+def parse_answers(
+    module: Module, form: dict[str, list[str]], draw: CheckDraw | None = None
+) -> dict[str, frozenset[int]]:
+    """Answers from a posted form (`q-<id>` → positions of the choices as shown in `draw`)
+    as the bank's choice indexes, refusing questions not drawn and positions not shown.
+    Without `draw`, positions are the bank's own (the order of the check file)."""
+    answers: dict[str, frozenset[int]] = {}
+    for key, values in form.items():
+        if not key.startswith("q-"):
+            continue
+        question = module.check.question(key[2:])
+        if draw is None:
+            order = list(range(len(question.choices))) if question else None
+        else:
+            order = draw.order_of(key[2:])
+        if question is None or order is None or len(order) != len(question.choices):
+            raise ServiceError(_FOREIGN)
+        chosen = set()
+        for value in values:
+            if not (value.isascii() and value.isdecimal() and len(value) <= 3):
+                raise ServiceError(
+                    "One of the answers sent is not a choice of its question, so nothing was "
+                    "recorded. Reload the page and try again."
+                )
+            position = int(value)
+            if position >= len(order):
+                raise ServiceError(
+                    "One of the answers sent is not a choice of its question, so nothing was "
+                    "recorded. Reload the page and try again."
+                )
+            chosen.add(order[position])
+        if question.kind == "single" and len(chosen) > 1:
+            raise ServiceError(f"Choose only one answer for question “{question.prompt}”.")
+        if chosen:
+            answers[question.id] = frozenset(chosen)
+    return answers
 
 
 @dataclass(frozen=True)
 class QuestionResult:
-    question: Question
+    question: Question | None  # None: no longer in the module's bank
     selected: frozenset[int]
     correct: bool
 
@@ -340,71 +642,51 @@ class CheckResult:
     def wrong(self) -> list[QuestionResult]:
         return [r for r in self.results if not r.correct]
 
+    @property
+    def right(self) -> int:
+        return sum(r.correct for r in self.results)
 
-def parse_answers(module: Module, form: dict[str, list[str]]) -> dict[str, frozenset[int]]:
-    """Answers from a posted form (`q-<id>` → choice indexes), refusing anything foreign."""
-    check = module.check
-    answers: dict[str, frozenset[int]] = {}
-    for key, values in form.items():
-        if not key.startswith("q-"):
-            continue
-        question = check.question(key[2:])
-        if question is None:
-            raise ServiceError(
-                "The answers sent do not match this module's knowledge check, so nothing was "
-                "recorded. Reload the page and try again."
-            )
-        chosen = set()
-        for value in values:
-            if not value.isdigit() or int(value) >= len(question.choices):
-                raise ServiceError(
-                    "One of the answers sent is not a choice of its question, so nothing was "
-                    "recorded. Reload the page and try again."
-                )
-            chosen.add(int(value))
+
+def submit_check(
+    user: User,
+    module: Module,
+    answers: dict[str, frozenset[int]],
+    draw: CheckDraw | None = None,
+) -> CheckResult:
+    """Mark an attempt (answers are the bank's choice indexes): every drawn question must
+    be answered and no other; the attempt is kept either way. Without `draw` (the CLI, the
+    demo, tests) a new attempt is drawn now and only its questions are marked, so answers
+    for the whole bank may be given."""
+    if draw is None:
+        draw = start_check(user, module)
+        answers = {qid: chosen for qid, chosen in answers.items() if draw.order_of(qid)}
+    elif (
+        draw.user_id != user.id
+        or draw.module_slug != module.slug
+        or draw.module_version != module.version
+    ):
+        raise ServiceError(_NOT_OPEN)
+    asked = [module.check.question(qid) for qid in draw.question_ids]
+    if None in asked or any(qid not in draw.question_ids for qid in answers):
+        raise ServiceError(_FOREIGN)
+    for question in asked:
+        chosen = answers.get(question.id, frozenset())
+        if any(not 0 <= i < len(question.choices) for i in chosen):
+            raise ServiceError(_FOREIGN)
         if question.kind == "single" and len(chosen) > 1:
             raise ServiceError(f"Choose only one answer for question “{question.prompt}”.")
-        if chosen:
-            answers[question.id] = frozenset(chosen)
-    return answers
-
-
-def cooldown_remaining(user: User, module: Module) -> timedelta | None:
-    minutes = programme().check_cooldown_minutes
-    if not minutes:
-        return None
-    last = db.session.scalar(
-        select(func.max(CheckAttempt.submitted_at)).where(
-            CheckAttempt.user_id == user.id, CheckAttempt.module_slug == module.slug
-        )
-    )
-    if last is None:
-        return None
-    remaining = last + timedelta(minutes=minutes) - utcnow()
-    return remaining if remaining.total_seconds() > 0 else None
-
-
-def submit_check(user: User, module: Module, answers: dict[str, frozenset[int]]) -> CheckResult:
-    """Score an attempt: every question must be answered; the attempt is kept either way."""
-    unanswered = [q for q in module.check.questions if q.id not in answers]
+    unanswered = [n for n, q in enumerate(asked, start=1) if not answers.get(q.id)]
     if unanswered:
-        numbers = ", ".join(str(module.check.questions.index(q) + 1) for q in unanswered)
+        many = len(unanswered) > 1
         raise ServiceError(
-            f"Answer every question before submitting: question{'s' if len(unanswered) > 1 else ''}"
-            f" {numbers} {'have' if len(unanswered) > 1 else 'has'} no answer yet. "
+            f"Answer every question before submitting: question{'s' if many else ''}"
+            f" {', '.join(map(str, unanswered))} {'have' if many else 'has'} no answer yet. "
             "Nothing was recorded."
         )
-    wait = cooldown_remaining(user, module)
-    if wait is not None:
-        minutes = max(1, round(wait.total_seconds() / 60))
-        raise ServiceError(
-            f"You can try the knowledge check again in {minutes} minute"
-            f"{'' if minutes == 1 else 's'}. Use the time to re-read the lessons."
-        )
-    results = [
-        QuestionResult(q, answers[q.id], q.is_correct(answers[q.id]))
-        for q in module.check.questions
-    ]
+    until = cooldown_until(user, module)
+    if until is not None:
+        raise ServiceError(_wait_message(until))
+    results = [QuestionResult(q, answers[q.id], q.is_correct(answers[q.id])) for q in asked]
     score = round(100 * sum(r.correct for r in results) / len(results))
     passed = score >= module.check.pass_mark
     attempt = CheckAttempt(
@@ -414,9 +696,25 @@ def submit_check(user: User, module: Module, answers: dict[str, frozenset[int]])
         score=score,
         passed=passed,
         answers={qid: sorted(chosen) for qid, chosen in answers.items()},
+        submitted_at=clock.now(),
+        draw_id=draw.id,
+        questions=[
+            {
+                "id": r.question.id,
+                "order": draw.order_of(r.question.id),
+                "lesson": r.question.lesson,
+                "correct": r.correct,
+            }
+            for r in results
+        ],
     )
-    db.session.add(attempt)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # The same attempt submitted twice at once (two tabs, a double click): the first
+        # is marked, the second records nothing.
+        raise ServiceError(_NOT_OPEN) from None
     audit.record(
         "training.check_passed" if passed else "training.check_failed",
         actor=user,
@@ -425,6 +723,65 @@ def submit_check(user: User, module: Module, answers: dict[str, frozenset[int]])
     )
     completed = _maybe_complete(user, module) if passed else False
     return CheckResult(attempt, results, completed)
+
+
+def attempt_of(user: User, module: Module, attempt_id: int) -> CheckAttempt:
+    """One of `user`'s own attempts at `module`; NotFound for anyone else's."""
+    attempt = db.session.get(CheckAttempt, attempt_id) if 0 < attempt_id <= MAX_ATTEMPT_ID else None
+    if attempt is None or attempt.user_id != user.id or attempt.module_slug != module.slug:
+        raise NotFound("attempt")
+    return attempt
+
+
+def _lessons_in_order(module: Module, slugs: Iterable[str | None]) -> list[Lesson]:
+    wanted = set(slugs)
+    return [lesson for lesson in module.lessons if lesson.slug in wanted]
+
+
+def topics_to_revisit(module: Module, attempt: CheckAttempt) -> list[Lesson]:
+    """The lessons behind the questions an attempt got wrong, in lesson order (named to the
+    trainee instead of the questions themselves)."""
+    if attempt.questions is not None:
+        return _lessons_in_order(
+            module, (q.get("lesson") for q in attempt.questions if not q.get("correct"))
+        )
+    if attempt.module_version != module.version:
+        return []
+    slugs = []
+    for qid, chosen in (attempt.answers or {}).items():
+        question = module.check.question(qid)
+        if question is not None and not question.is_correct(frozenset(chosen)):
+            slugs.append(question.lesson)
+    return _lessons_in_order(module, slugs)
+
+
+def attempt_results(module: Module, attempt: CheckAttempt) -> list[QuestionResult]:
+    """Each question an attempt asked, what was chosen and whether it was right, as marked
+    at the time. Attempts from before draws kept no marking: they are marked again against
+    the bank when their version is the current one, else not shown."""
+    chosen = {qid: frozenset(v) for qid, v in (attempt.answers or {}).items()}
+    if attempt.questions is not None:
+        return [
+            QuestionResult(
+                module.check.question(q["id"])
+                if attempt.module_version == module.version
+                else None,
+                chosen.get(q["id"], frozenset()),
+                bool(q.get("correct")),
+            )
+            for q in attempt.questions
+        ]
+    if attempt.module_version != module.version:
+        return []
+    results = []
+    for question in module.check.questions:
+        if question.id in chosen:
+            results.append(
+                QuestionResult(
+                    question, chosen[question.id], question.is_correct(chosen[question.id])
+                )
+            )
+    return results
 
 
 # --- teams and the programme -----------------------------------------------------------

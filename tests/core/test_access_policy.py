@@ -336,6 +336,16 @@ MATRIX = [
         dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
     ),
     (
+        "POST",
+        "/training/modules/basics/check/start",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
+        "GET",
+        "/training/modules/basics/check/attempts/1",
+        dict(anonymous=302, applicant=403, trainer=404, auditor=404, admin=404),
+    ),
+    (
         "GET",
         "/organisations/{org}/training",
         dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),

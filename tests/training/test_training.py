@@ -8,41 +8,32 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.core.errors import ServiceError
 from app.extensions import db
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
 from app.training import services
-from app.training.content import ContentError, load_curriculum
+from app.training.content import ContentError, load_curriculum, minimum_bank
 from app.training.models import CheckAttempt, ModuleCompletion
 from tests.conftest import TEST_CONTENT_DIR
 from tests.helpers import events
 from tests.paths import ROOT
-
-
-@pytest.fixture
-def team(app, make_user):
-    """An organisation in training with a lead and a coordinator; returns (org, lead, coord)."""
-    lead = make_user()
-    coordinator = make_user()
-    with app.test_request_context():
-        org = org_services.create_organisation(
-            lead,
-            org_services.OrganisationDetails(
-                name="Oak Hospice", org_type="hospice", nation="england"
-            ),
-        )
-        org_services.invite_member(org, by=lead, email=coordinator.email, roles=["coordinator"])
-        org.stage = "in_training"
-        db.session.commit()
-    return org, lead, coordinator
+from tests.training.checks import answer_form
 
 
 def module(slug="basics"):
     return services.curriculum().get(slug)
 
 
-ALL_RIGHT = {"first": frozenset({1}), "second": frozenset({0, 2}), "third": frozenset({0})}
+def all_right(m=None):
+    """Right answers to the whole bank (the service marks only the questions it draws)."""
+    return {q.id: q.answers for q in (m or module()).check.questions}
+
+
+def all_wrong(m=None):
+    return {
+        q.id: frozenset({next(i for i in range(len(q.choices)) if i not in q.answers)})
+        for q in (m or module()).check.questions
+    }
 
 
 # --- content ---------------------------------------------------------------------------
@@ -53,7 +44,8 @@ def test_the_shipped_curriculum_is_valid():
     assert len(curriculum.modules) >= 8
     for m in curriculum.modules:
         assert 3 <= len(m.lessons) <= 6, m.slug
-        assert 5 <= len(m.check.questions) <= 10, m.slug
+        assert 5 <= m.check.asked <= 10, m.slug
+        assert len(m.check.questions) >= minimum_bank(m.check.asked), m.slug
         assert m.required_for, m.slug
 
 
@@ -64,6 +56,12 @@ def test_markdown_is_rendered_and_sanitised(app):
     second = module().lessons[1].html
     assert 'href="https://example.org/echo"' in second
     assert 'href="javascript:' not in second
+
+
+def _edit(path: Path, old: str, new: str, count: int = -1) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, count))
 
 
 def _broken_copy(tmp_path) -> Path:
@@ -107,8 +105,53 @@ def _broken_copy(tmp_path) -> Path:
             lambda d: (d / "basics/lessons/01-welcome.md").write_text("No front matter"),
             "basics/lessons/01-welcome.md: front matter: missing",
         ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "    lesson: 02-principles\n", "", count=1),
+            "basics/check.yaml: questions[1].lesson: missing: name the lesson the question tests",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "lesson: 02-principles", "lesson: 03-nope", 1),
+            "questions[1].lesson: '03-nope' is not a lesson of this module; its lessons are "
+            "01-welcome, 02-principles",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "lesson: 02-principles", "lesson: principles"),
+            "questions[1].lesson: 'principles' is not a lesson of this module: write its file "
+            "name, '02-principles'",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "draw: 3", "draw: 4"),
+            "basics/check.yaml: questions: the bank holds 5 questions, but a check that asks 4 "
+            "(draw: 4) needs at least 6",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "draw: 3", "draw: 0"),
+            "basics/check.yaml: draw: must be between 1 and 100, got 0",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "Also wrong]", "All of the above]"),
+            "questions[0].choices[2]: 'All of the above' points at other choices by position",
+        ),
+        (
+            lambda d: _edit(d / "basics/check.yaml", "Right, Also wrong]", "Right, wrong]"),
+            "questions[0].choices: two choices have the same text",
+        ),
     ],
-    ids=["missing-field", "pass-mark", "answer-index", "duplicate-slug", "order", "front-matter"],
+    ids=[
+        "missing-field",
+        "pass-mark",
+        "answer-index",
+        "duplicate-slug",
+        "order",
+        "front-matter",
+        "lesson-missing",
+        "lesson-unknown",
+        "lesson-slug-not-stem",
+        "bank-too-small",
+        "draw-zero",
+        "positional-choice",
+        "same-choice-twice",
+    ],
 )
 def test_broken_content_is_refused_with_a_precise_message(tmp_path, edit, expected):
     content = _broken_copy(tmp_path)
@@ -116,6 +159,28 @@ def test_broken_content_is_refused_with_a_precise_message(tmp_path, edit, expect
     with pytest.raises(ContentError) as refused:
         load_curriculum(content)
     assert expected in str(refused.value)
+
+
+def test_a_check_must_say_how_many_questions_it_draws(tmp_path):
+    content = _broken_copy(tmp_path)
+    _edit(content / "basics/check.yaml", "draw: 3\n", "")
+    with pytest.raises(ContentError, match="basics/check.yaml: draw: missing"):
+        load_curriculum(content)
+
+
+def test_programme_cooldown_defaults_to_30_minutes_and_is_validated(tmp_path):
+    from app.core.programme import ProgrammeError, load_programme_settings
+
+    source = (Path(TEST_CONTENT_DIR) / "programme.yaml").read_text()
+    path = tmp_path / "programme.yaml"
+    path.write_text(source.replace("  check_cooldown_minutes: 30\n", ""))
+    assert load_programme_settings(path).check_cooldown_minutes == 30
+    path.write_text(source.replace("check_cooldown_minutes: 30", "check_cooldown_minutes: 5"))
+    assert load_programme_settings(path).check_cooldown_minutes == 5
+    for bad in ("-1", "yes", "'30'", "20000"):
+        path.write_text(source.replace("minutes: 30", f"minutes: {bad}"))
+        with pytest.raises(ProgrammeError, match="training.check_cooldown_minutes: must be"):
+            load_programme_settings(path)
 
 
 def test_the_app_refuses_to_start_on_broken_content(tmp_path, database_url):
@@ -161,7 +226,7 @@ def test_reading_every_lesson_and_passing_completes_the_module(team):
     _org, _lead, coordinator = team
     m = module()
     assert services.mark_read(coordinator, m, "welcome") is False
-    result = services.submit_check(coordinator, m, ALL_RIGHT)
+    result = services.submit_check(coordinator, m, all_right())
     assert result.attempt.passed and result.attempt.score == 100
     assert result.completed is False  # one lesson still unread
     assert services.mark_read(coordinator, m, "principles") is True
@@ -178,50 +243,15 @@ def test_reading_every_lesson_and_passing_completes_the_module(team):
 def test_a_failed_check_is_kept_and_can_be_retried(team):
     _org, _lead, coordinator = team
     m = module()
-    wrong = {"first": frozenset({0}), "second": frozenset({0}), "third": frozenset({0})}
-    failed = services.submit_check(coordinator, m, wrong)
-    assert not failed.attempt.passed and failed.attempt.score == 33
-    assert {r.question.id for r in failed.wrong} == {"first", "second"}
-    passed = services.submit_check(coordinator, m, ALL_RIGHT)
+    failed = services.submit_check(coordinator, m, all_wrong())
+    assert not failed.attempt.passed and failed.attempt.score == 0
+    assert len(failed.results) == m.check.draw == 3
+    passed = services.submit_check(coordinator, m, all_right())
     assert passed.attempt.passed
     db.session.commit()
     assert len(db.session.scalars(select(CheckAttempt)).all()) == 2
     progress = services.progress_of(coordinator)[0]
     assert progress.attempts == 2 and progress.best_score == 100 and progress.passed
-
-
-def test_unanswered_questions_are_listed_and_nothing_recorded(team):
-    _org, _lead, coordinator = team
-    with pytest.raises(ServiceError, match="questions 2, 3 have no answer"):
-        services.submit_check(coordinator, module(), {"first": frozenset({1})})
-    assert db.session.scalars(select(CheckAttempt)).all() == []
-
-
-@pytest.mark.parametrize(
-    "posted",
-    [
-        {"q-nope": ["0"]},
-        {"q-voices": ["1"]},
-        {"q-first": ["9"]},
-        {"q-first": ["x"]},
-        {"q-first": ["0", "1"]},
-    ],
-    ids=["unknown", "other-module", "out-of-range", "not-a-number", "two-for-single"],
-)
-def test_foreign_answers_are_rejected(team, posted):
-    with pytest.raises(ServiceError):
-        services.parse_answers(module(), posted)
-
-
-def test_cooldown_between_attempts(app, team):
-    from dataclasses import replace
-
-    _org, _lead, coordinator = team
-    app.extensions["programme"] = replace(app.extensions["programme"], check_cooldown_minutes=30)
-    wrong = {"first": frozenset({0}), "second": frozenset({0}), "third": frozenset({1})}
-    services.submit_check(coordinator, module(), wrong)
-    with pytest.raises(ServiceError, match="try the knowledge check again in 30 minutes"):
-        services.submit_check(coordinator, module(), ALL_RIGHT)
 
 
 def test_version_change_keeps_completions_unless_recompletion_is_required(app, team):
@@ -231,7 +261,7 @@ def test_version_change_keeps_completions_unless_recompletion_is_required(app, t
     m = module()
     for lesson in m.lessons:
         services.mark_read(coordinator, m, lesson.slug)
-    services.submit_check(coordinator, m, ALL_RIGHT)
+    services.submit_check(coordinator, m, all_right())
     db.session.commit()
 
     curriculum = app.extensions["curriculum"]
@@ -260,7 +290,7 @@ def test_team_progress_and_missing_required_modules(team):
     m = module()
     for lesson in m.lessons:
         services.mark_read(coordinator, m, lesson.slug)
-    services.submit_check(coordinator, m, ALL_RIGHT)
+    services.submit_check(coordinator, m, all_right())
     db.session.commit()
     missing = {
         ms.user_id: [x.slug for x in mods]
@@ -290,17 +320,17 @@ def test_a_coordinator_learns_through_the_pages(client, auth, team):
     read = client.post("/training/modules/basics/lessons/welcome/read")
     assert read.headers["Location"].endswith("/training/modules/basics/lessons/principles")
     client.post("/training/modules/basics/lessons/principles/read")
-    incomplete = client.post("/training/modules/basics/check", data={"q-first": "1"})
-    assert incomplete.status_code == 400 and b"no answer yet" in incomplete.data
-    failed = client.post(
-        "/training/modules/basics/check", data={"q-first": "0", "q-second": ["0"], "q-third": "0"}
-    )
-    assert b"Not passed yet" in failed.data and b"Right is right." in failed.data
-    passed = client.post(
+    client.post("/training/modules/basics/check/start")
+    draw = services.open_draw(coordinator, module())
+    incomplete = client.post(
         "/training/modules/basics/check",
-        data={"q-first": "1", "q-second": ["0", "2"], "q-third": "0"},
+        data={"attempt": draw.id, "q-" + draw.question_ids[0]: "0"},
     )
-    assert b"Module complete" in passed.data
+    assert incomplete.status_code == 400 and b"no answer yet" in incomplete.data
+    passed = client.post("/training/modules/basics/check", data=answer_form(draw, right=True))
+    assert passed.status_code == 302
+    result = client.get(passed.headers["Location"])
+    assert b"Module complete" in result.data and b"Your result: 100%" in result.data
 
 
 def test_unknown_module_or_lesson_is_404(client, auth, team):
@@ -308,6 +338,8 @@ def test_unknown_module_or_lesson_is_404(client, auth, team):
     assert client.get("/training/modules/nope").status_code == 404
     assert client.get("/training/modules/basics/lessons/nope").status_code == 404
     assert client.post("/training/modules/nope/check").status_code == 404
+    assert client.get("/training/modules/basics/check/attempts/1").status_code == 404
+    assert client.get("/training/modules/basics/check/attempts/99999999999").status_code == 404
 
 
 def test_people_not_in_training_cannot_open_modules(client, auth, make_user):

@@ -1,0 +1,26 @@
+"""Fixtures of the training tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.organisations import services as org_services
+
+
+@pytest.fixture
+def team(app, make_user):
+    """An organisation in training with a lead and a coordinator; returns (org, lead, coord)."""
+    lead = make_user()
+    coordinator = make_user()
+    with app.test_request_context():
+        org = org_services.create_organisation(
+            lead,
+            org_services.OrganisationDetails(
+                name="Oak Hospice", org_type="hospice", nation="england"
+            ),
+        )
+        org_services.invite_member(org, by=lead, email=coordinator.email, roles=["coordinator"])
+        org.stage = "in_training"
+        db.session.commit()
+    return org, lead, coordinator
