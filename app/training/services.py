@@ -37,6 +37,7 @@ from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import NotFound, ServiceError
 from app.core.filters import format_datetime
+from app.core.inputs import MAX_ID, parse_id
 from app.core.programme import programme
 from app.core.roles import ADMIN, AUDITOR, TRAINER
 from app.extensions import db
@@ -419,7 +420,7 @@ def mark_read(
 # (`training.check_cooldown_minutes`); before a pass, a result names only the lessons to
 # re-read, never which answers were right.
 
-MAX_ATTEMPT_ID = 2**31 - 1
+MAX_ATTEMPT_ID = MAX_ID
 _random = random.SystemRandom()
 
 
@@ -538,12 +539,10 @@ _NOT_OPEN = (
 def draw_of(user: User, module: Module, draw_id) -> CheckDraw:
     """The open attempt a posted form names, refused unless it is `user`'s, for the
     current version of `module`, and not yet submitted."""
-    text = str(draw_id or "")
-    if not (text.isascii() and text.isdecimal() and len(text) <= 10):
+    ident = parse_id(str(draw_id or ""))
+    if ident is None:
         raise ServiceError(_NOT_OPEN)
-    if not 0 < int(text) <= MAX_ATTEMPT_ID:
-        raise ServiceError(_NOT_OPEN)
-    draw = db.session.get(CheckDraw, int(text))
+    draw = db.session.get(CheckDraw, ident)
     if (
         draw is None
         or draw.user_id != user.id

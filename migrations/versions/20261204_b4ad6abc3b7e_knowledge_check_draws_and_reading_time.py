@@ -1,7 +1,7 @@
 """knowledge checks drawn from a bank (check_draw), the time a lesson was open
 
 Revision ID: b4ad6abc3b7e
-Revises: 3b6caf7cfe35
+Revises: 4d1e2a7b9c30
 Create Date: 2026-12-04 14:50:24.462596
 
 """
@@ -13,7 +13,7 @@ import app.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'b4ad6abc3b7e'
-down_revision = '3b6caf7cfe35'
+down_revision = '4d1e2a7b9c30'
 branch_labels = None
 depends_on = None
 
