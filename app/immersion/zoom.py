@@ -182,7 +182,9 @@ class Participant:
         names = [self.original_name, self.name, self.registered_name]
         if "," in self.name:  # "MacLeod, Morag" as some directories write it
             last, _, first = _without_brackets(self.name).partition(",")
-            names.append(f"{first} {last}")
+            words = re.findall(r"\w+", _fold(first))
+            if words and not all(w in POST_NOMINALS or w in TITLES for w in words):
+                names.append(f"{first} {last}")
         seen: list[str] = []
         for candidate in names:
             normalised = normalise_name(candidate)
@@ -225,6 +227,7 @@ _HINTS = frozenset(
     {spelling for spellings in COLUMNS.values() for spelling in spellings} | set(_LOOKUP)
 )
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")  # never in text Zoom or Excel write
 _SLASHED = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d\d)(?::(\d\d))?(?: ?([AP]M))?", re.ASCII | re.I
 )
@@ -332,7 +335,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             raise ReportError(f"The file is not readable text. {HOW_TO}") from None
     text = text.removeprefix("\ufeff")
-    if "\x00" in text[:4096] or not text.strip():
+    if _CONTROL.search(text, 0, 4096) or not text.strip():
         raise ReportError(f"This is not a CSV file (it contains binary data). {HOW_TO}")
     if text.lstrip()[:200].lower().startswith(("<!doctype html", "<html")):
         raise ReportError(f"This is not a CSV file (it is a web page). {HOW_TO}")
