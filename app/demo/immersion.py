@@ -135,8 +135,8 @@ def _cohort(
     )
     prework = [slug for slug in ("echo-model", "hub-team") if curriculum().get(slug)]
     for n, (session_title, starts_at) in enumerate(zip(SESSION_TITLES, starts, strict=False)):
-        # add_session accepts start times in the past, so past sessions get their real
-        # times (and their audit events say so); only the booking deadline is moved later.
+        # Past sessions are recorded as having taken place, at their real times (and their
+        # audit events say so); only the booking deadline is moved later.
         services.add_session(
             cohort,
             by=trainer,
@@ -146,6 +146,7 @@ def _cohort(
             join_url=JOIN_URL.format(cohort.id * 10 + n),
             facilitators=FACILITATORS,
             prework_modules=prework[n : n + 1] if n < 2 else [],
+            already_took_place=starts_at < utcnow(),
         )
     db.session.refresh(cohort)
     return cohort
