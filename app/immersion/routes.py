@@ -239,6 +239,11 @@ def set_status(cohort_id: int):
 # --- trainers: changing cohorts and sessions ------------------------------------------
 
 
+def _opened(obj) -> dict | None:
+    """The version a form is opened at; a post carries its own (never filled in here)."""
+    return None if request.method == "POST" else {"version": obj.version}
+
+
 def _back_to(cohort):
     return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
 
@@ -250,9 +255,14 @@ def edit_cohort(cohort_id: int):
     if cohort.status == CohortStatus.CANCELLED:
         flash("This cohort is cancelled, so it can no longer be changed.", "danger")
         return _back_to(cohort)
-    form = CohortEditForm(
-        obj=cohort,
-        data={"booking_deadline": _local(cohort.booking_deadline), "version": cohort.version},
+    # A post is read as sent (never filled in from the cohort), so a missing field is refused.
+    form = (
+        CohortEditForm()
+        if request.method == "POST"
+        else CohortEditForm(
+            obj=cohort,
+            data={"booking_deadline": _local(cohort.booking_deadline), "version": cohort.version},
+        )
     )
     if form.validate_on_submit():
         try:
@@ -284,7 +294,7 @@ def cancel_cohort(cohort_id: int):
     if cohort.status == CohortStatus.CANCELLED:
         flash("This cohort is already cancelled.", "danger")
         return _back_to(cohort)
-    form = CancelCohortForm(data={"version": cohort.version})
+    form = CancelCohortForm(data=_opened(cohort))
     if form.validate_on_submit():
         try:
             released = services.cancel_cohort(
@@ -322,7 +332,9 @@ def duplicate_cohort(cohort_id: int):
         # Next quarter: thirteen weeks on, the same weekday.
         suggested = (_local(held[0].starts_at) + timedelta(weeks=13)).date()
     form = DuplicateCohortForm(
-        data={"title": f"{cohort.title} (copy)"[:200], "first_session_on": suggested}
+        data=None
+        if request.method == "POST"
+        else {"title": f"{cohort.title} (copy)"[:200], "first_session_on": suggested}
     )
     if form.validate_on_submit():
         try:
@@ -433,7 +445,7 @@ def cancel_session(session_id: int):
     if session.is_cancelled:
         flash("This session is already cancelled.", "danger")
         return _back_to(session.cohort)
-    form = CancelSessionForm(data={"version": session.version})
+    form = CancelSessionForm(data=_opened(session))
     if form.validate_on_submit():
         try:
             services.cancel_session(
