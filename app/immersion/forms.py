@@ -61,9 +61,10 @@ class _Versioned:
 
     def opened_at(self) -> int | None:
         try:
-            return int(self.version.data)
+            version = int(self.version.data)
         except (TypeError, ValueError):
             return -1  # tampered with or missing: never current, so refused as stale
+        return version if 0 < version < 2**31 else -1
 
 
 class CohortEditForm(_Versioned, CohortForm):

@@ -260,8 +260,15 @@ def edit_cohort(cohort_id: int):
         CohortEditForm()
         if request.method == "POST"
         else CohortEditForm(
-            obj=cohort,
-            data={"booking_deadline": _local(cohort.booking_deadline), "version": cohort.version},
+            data={
+                "title": cohort.title,
+                "description": cohort.description,
+                "capacity": cohort.capacity,
+                "booking_deadline": _local(cohort.booking_deadline),
+                "session_minimum_percent": cohort.session_minimum_percent,
+                "attendance_threshold_percent": cohort.attendance_threshold_percent,
+                "version": cohort.version,
+            }
         )
     )
     if form.validate_on_submit():
@@ -381,13 +388,17 @@ def download_cohort_calendar(cohort_id: int):
 
 def _session_form(session, form=None):
     if form is None:
+        # Times as the UK clock shows them (a form given the session itself would show UTC).
         form = SessionEditForm(
-            obj=session,
             data={
+                "title": session.title,
                 "starts_at": _local(session.starts_at),
                 "ends_at": _local(session.ends_at),
+                "join_url": session.join_url,
+                "facilitators": session.facilitators,
+                "prework_modules": list(session.prework_modules or []),
                 "version": session.version,
-            },
+            }
         )
     form.prework_modules.choices = _module_choices()
     return form
