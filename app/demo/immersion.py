@@ -434,6 +434,21 @@ def seed_immersion(log: Callable[[str], None]) -> None:
             _backdate_records(session)
         db.session.flush()
         log(f"created Immersion cohort {running.title} (in progress: 2 of 4 sessions held)")
+        # Dates change: the last session moves a day later, and its attendees are sent the
+        # updated calendar entry (same UID, SEQUENCE 1).
+        last = running.sessions[-1]
+        services.update_session(
+            last,
+            by=trainer,
+            version=last.version,
+            title=last.title,
+            starts_at=last.starts_at + timedelta(days=1),
+            ends_at=last.ends_at + timedelta(days=1),
+            join_url=last.join_url,
+            facilitators=last.facilitators,
+            prework_modules=last.prework_modules,
+        )
+        log(f"moved {last.title} of {running.title} a day later")
 
         # 3. Open for booking: the deadline in five weeks, the sessions after it.
         upcoming = _cohort(
@@ -448,6 +463,17 @@ def seed_immersion(log: Callable[[str], None]) -> None:
         )
         db.session.flush()
         log(f"created Immersion cohort {upcoming.title} (open for booking)")
+        # The next quarter's cohort: a copy of cohort 16 thirteen weeks on.
+        from app.core.filters import to_local
+
+        next_quarter = services.duplicate_cohort(
+            upcoming,
+            by=trainer,
+            title="ECHO Immersion cohort 17",
+            first_session_on=to_local(upcoming.sessions[0].starts_at).date() + timedelta(weeks=13),
+        )
+        db.session.flush()
+        log(f"created Immersion cohort {next_quarter.title} as a copy of {upcoming.title}")
 
         from app.readiness.services import immersion_requirement
 
