@@ -669,6 +669,14 @@ def _local_shift(value: datetime, days: int) -> datetime:
     return local.replace(tzinfo=zone).astimezone(value.tzinfo)
 
 
+def copyable_sessions(cohort: ImmersionCohort) -> list[ImmersionSession]:
+    """The sessions a copy of the cohort gets: those not cancelled, or for a cancelled cohort
+    those it had when it was cancelled (a cohort called off can be run again)."""
+    if cohort.is_cancelled:
+        return [s for s in cohort.sessions if s.cancelled_at in (None, cohort.cancelled_at)]
+    return cohort.held_sessions
+
+
 def duplicate_cohort(
     cohort: ImmersionCohort,
     *,
@@ -691,7 +699,7 @@ def duplicate_cohort(
         raise ServiceError(
             "Enter the date of the new cohort's first session.", field="first_session_on"
         )
-    sessions = cohort.held_sessions
+    sessions = copyable_sessions(cohort)
     if not sessions:
         raise ServiceError(
             "This cohort has no sessions to copy: create a new cohort instead.",

@@ -333,7 +333,7 @@ def cancel_cohort(cohort_id: int):
 @access(COHORT_STAFF)
 def duplicate_cohort(cohort_id: int):
     cohort = g.cohort
-    held = cohort.held_sessions
+    held = services.copyable_sessions(cohort)
     suggested = None
     if held:
         # Next quarter: thirteen weeks on, the same weekday.

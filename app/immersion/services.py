@@ -42,6 +42,7 @@ from app.immersion.cohorts import (  # noqa: F401
     cancel_session,
     cohort_history,
     confirmed_count,
+    copyable_sessions,
     create_cohort,
     delete_session,
     duplicate_cohort,

@@ -554,6 +554,14 @@ def test_cancelling_a_cohort_releases_every_booking_and_tells_everyone(app, trai
     [event] = events("immersion.cohort_cancelled")
     words = audit.describe(event)
     assert "cancelled an Immersion cohort" in words and "2 bookings released" in words
+    # A cohort called off can be run again later: its copy has its sessions, uncancelled.
+    again = services.duplicate_cohort(
+        reload_cohort(cohort.id), by=trainer, title="Run again", first_session_on=date(2027, 9, 8)
+    )
+    db.session.commit()
+    again = reload_cohort(again.id)
+    assert [s.title for s in again.sessions] == ["Session 1", "Session 2", "Session 3"]
+    assert not any(s.is_cancelled for s in again.sessions) and again.status == "open"
 
 
 def test_a_cohort_that_has_started_is_not_cancelled_whole(app, trainer):
