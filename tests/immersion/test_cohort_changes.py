@@ -698,3 +698,19 @@ def test_session_rows_keep_their_uid_through_every_change(app, trainer):
     assert str(before["uid"]) == str(after["uid"])
     assert int(after["sequence"]) == int(before["sequence"]) + 1
     assert db.session.get(ImmersionSession, session.id).version == 2
+
+
+def test_a_cancelled_session_is_not_reminded_the_day_before(app, trainer, make_team):
+    from tests.reminders.test_reminders import at, run
+
+    cohort = make_cohort(trainer, sessions=2)
+    team = make_team()
+    book(app, team, cohort, attendees=[team.lead])
+    first = sessions_of(cohort)[0]
+    services.cancel_session(first, by=trainer, version=first.version, reason="Snow")
+    db.session.commit()
+    clear_outbox()
+    with at(FIRST_SESSION.date() - timedelta(days=1)):
+        assert run()["sessions_tomorrow"] == 0
+    with at(FIRST_SESSION.date() + timedelta(days=6)):
+        assert run()["sessions_tomorrow"] == 1  # the second, which still takes place
