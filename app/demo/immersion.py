@@ -135,8 +135,8 @@ def _cohort(
     )
     prework = [slug for slug in ("echo-model", "hub-team") if curriculum().get(slug)]
     for n, (session_title, starts_at) in enumerate(zip(SESSION_TITLES, starts, strict=False)):
-        # add_session accepts start times in the past, so past sessions get their real
-        # times (and their audit events say so); only the booking deadline is moved later.
+        # Past sessions are recorded as having taken place, at their real times (and their
+        # audit events say so); only the booking deadline is moved later.
         services.add_session(
             cohort,
             by=trainer,
@@ -146,6 +146,7 @@ def _cohort(
             join_url=JOIN_URL.format(cohort.id * 10 + n),
             facilitators=FACILITATORS,
             prework_modules=prework[n : n + 1] if n < 2 else [],
+            already_took_place=starts_at < utcnow(),
         )
     db.session.refresh(cohort)
     return cohort
@@ -433,6 +434,21 @@ def seed_immersion(log: Callable[[str], None]) -> None:
             _backdate_records(session)
         db.session.flush()
         log(f"created Immersion cohort {running.title} (in progress: 2 of 4 sessions held)")
+        # Dates change: the last session moves a day later, and its attendees are sent the
+        # updated calendar entry (same UID, SEQUENCE 1).
+        last = running.sessions[-1]
+        services.update_session(
+            last,
+            by=trainer,
+            version=last.version,
+            title=last.title,
+            starts_at=last.starts_at + timedelta(days=1),
+            ends_at=last.ends_at + timedelta(days=1),
+            join_url=last.join_url,
+            facilitators=last.facilitators,
+            prework_modules=last.prework_modules,
+        )
+        log(f"moved {last.title} of {running.title} a day later")
 
         # 3. Open for booking: the deadline in five weeks, the sessions after it.
         upcoming = _cohort(
@@ -447,6 +463,17 @@ def seed_immersion(log: Callable[[str], None]) -> None:
         )
         db.session.flush()
         log(f"created Immersion cohort {upcoming.title} (open for booking)")
+        # The next quarter's cohort: a copy of cohort 16 thirteen weeks on.
+        from app.core.filters import to_local
+
+        next_quarter = services.duplicate_cohort(
+            upcoming,
+            by=trainer,
+            title="ECHO Immersion cohort 17",
+            first_session_on=to_local(upcoming.sessions[0].starts_at).date() + timedelta(weeks=13),
+        )
+        db.session.flush()
+        log(f"created Immersion cohort {next_quarter.title} as a copy of {upcoming.title}")
 
         from app.readiness.services import immersion_requirement
 

@@ -122,6 +122,8 @@ def _record_one(
     source: str,
 ) -> AttendanceRecord | None:
     user_id, status, minutes = row.user_id, row.status, row.minutes
+    if session.is_cancelled:
+        raise ServiceError("This session was cancelled, so no attendance is recorded for it.")
     if status not in ATTENDANCE_STATUSES:
         raise ServiceError("Choose present, partly present or absent.", field="status")
     if user_id not in booked:
@@ -217,7 +219,7 @@ def attendance_grid(cohort: ImmersionCohort, organisation_id: int | None = None)
     """(attendees, sessions, records by (session, user), summaries) in a fixed number of
     queries; for one organisation's attendees only when `organisation_id` is given."""
     attendees = booked_attendees(cohort, organisation_id)
-    sessions = list(cohort.sessions)
+    sessions = cohort.held_sessions  # a cancelled session counts for nobody
     # Plain rows (status, minutes, source), not ORM records: a grid has hundreds of cells.
     stmt = select(
         AttendanceRecord.session_id,

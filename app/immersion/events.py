@@ -7,8 +7,17 @@ from app.immersion.models import ATTENDANCE_STATUSES
 
 COHORTS = {
     "immersion.cohort_created": "created an Immersion cohort",
-    "immersion.session_added": "added a session to an Immersion cohort",
     "immersion.cohort_status": "changed an Immersion cohort's status",
+    "immersion.cohort_changed": "edited an Immersion cohort",
+    "immersion.cohort_cancelled": "cancelled an Immersion cohort",
+    "immersion.cohort_duplicated": "made a new Immersion cohort as a copy of another",
+}
+SESSIONS = {
+    "immersion.session_added": "added a session to an Immersion cohort",
+    "immersion.session_changed": "edited an Immersion session",
+    "immersion.session_moved": "moved an Immersion session",
+    "immersion.session_cancelled": "cancelled an Immersion session",
+    "immersion.session_deleted": "deleted an Immersion session",
 }
 BOOKINGS = {
     "immersion.booked": "booked places in an Immersion cohort",
@@ -35,6 +44,16 @@ def _attendance_words(value) -> str:
     return str(value)
 
 
+def _changes(details: dict) -> list[str]:
+    """ "capacity 10 → 12" for each change a trainer made (the values already in words)."""
+    changes = details.pop("changes", None) or {}
+    return [f"{name} {old} → {new}" for name, (old, new) in changes.items()]
+
+
+def _count(n, one: str) -> str:
+    return f"{n} {one}{'' if n == 1 else 's'}"
+
+
 def _cohort(details: dict) -> list[str]:
     words = []
     title = details.pop("title", "")
@@ -42,6 +61,32 @@ def _cohort(details: dict) -> list[str]:
         words.append(title)
     if "from" in details and "to" in details:
         words.append(f"{details.pop('from')} → {details.pop('to')}")
+    words += _changes(details)
+    source = details.pop("copied_from_title", "")
+    if source:
+        words.append(f"copy of {source}")
+    if "sessions" in details:
+        words.append(_count(details.pop("sessions"), "session"))
+    if "first" in details:
+        words.append(f"first session {details.pop('first')}")
+    if "deadline" in details:
+        words.append(f"booking deadline {details.pop('deadline')}")
+    if "bookings" in details:
+        words.append(f"{_count(details.pop('bookings'), 'booking')} released")
+    if details.get("promoted"):
+        words.append(
+            f"{_count(details.pop('promoted'), 'organisation')} given a place from the waiting list"
+        )
+    return words
+
+
+def _session(details: dict) -> list[str]:
+    words = [details.pop("title", "")]
+    if "when" in details:
+        words.append(details.pop("when"))
+    words += _changes(details)
+    if details.pop("already_took_place", False):
+        words.append("a session that already took place")
     return words
 
 
@@ -79,6 +124,7 @@ def _library(details: dict) -> list[str]:
 
 
 audit.register_actions(COHORTS, _cohort)
+audit.register_actions(SESSIONS, _session)
 audit.register_actions(BOOKINGS, _booking)
 audit.register_actions(ATTENDANCE, _attendance)
 audit.register_actions(LIBRARY, _library)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
+    DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -51,6 +54,87 @@ class CohortForm(PortalForm):
     submit = SubmitField("Create cohort")
 
 
+class _Versioned:
+    # The version the page was opened at; a save against a newer one is refused.
+    version = HiddenField()
+
+    def opened_at(self) -> int | None:
+        try:
+            version = int(self.version.data)
+        except (TypeError, ValueError):
+            return -1  # tampered with or missing: never current, so refused as stale
+        return version if 0 < version < 2**31 else -1
+
+
+class CohortEditForm(_Versioned, CohortForm):
+    submit = SubmitField("Save changes")
+
+
+class CancelCohortForm(_Versioned, PortalForm):
+    reason = TextAreaField(
+        "Why is the cohort cancelled?",
+        validators=[DataRequired("Say why the cohort is cancelled."), _max(2000)],
+        description="Everyone booked, and the hub leads of teams on the waiting list, are "
+        "told this.",
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField("Cancel the cohort")
+
+
+class DuplicateCohortForm(PortalForm):
+    title = StringField(
+        "Title of the new cohort", validators=[DataRequired("Enter a title."), _max(200)]
+    )
+    first_session_on = DateField(
+        "Date of the first session",
+        validators=[DataRequired("Enter the date of the first session.")],
+        description="Every session moves by the same number of days and keeps its UK time "
+        "and length.",
+    )
+    booking_deadline = DateTimeLocalField(
+        "Booking deadline (optional)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description="In UK time. Leave it empty to move the deadline with the sessions.",
+    )
+    submit = SubmitField("Make the new cohort")
+
+
+class SessionEditForm(_Versioned, PortalForm):
+    title = StringField("Session title", validators=[DataRequired("Enter a title."), _max(200)])
+    starts_at = DateTimeLocalField(
+        "Starts at",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter the start as a date and time.")],
+        description="In UK time (Europe/London).",
+    )
+    ends_at = DateTimeLocalField(
+        "Ends at",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter the end as a date and time.")],
+        description="In UK time (Europe/London).",
+    )
+    join_url = StringField("Join link (https://…)", validators=[Optional(), _max(500)])
+    facilitators = StringField("Facilitators", validators=[Optional(), _max(300)])
+    prework_modules = MultiCheckboxField("Pre-work modules (optional)")
+    already_took_place = BooleanField("Recording a session that already took place")
+    submit = SubmitField("Save session")
+
+
+class CancelSessionForm(_Versioned, PortalForm):
+    reason = TextAreaField(
+        "Why is the session cancelled?",
+        validators=[DataRequired("Say why the session is cancelled."), _max(2000)],
+        description="The attendees are told this, with a calendar cancellation.",
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField("Cancel the session")
+
+
+class DeleteSessionForm(_Versioned, PortalForm):
+    submit = SubmitField("Delete the session")
+
+
 class SessionForm(PortalForm):
     title = StringField("Session title", validators=[DataRequired("Enter a title."), _max(200)])
     starts_at = DateTimeLocalField(
@@ -69,6 +153,7 @@ class SessionForm(PortalForm):
     join_url = StringField("Join link (https://…)", validators=[Optional(), _max(500)])
     facilitators = StringField("Facilitators", validators=[Optional(), _max(300)])
     prework_modules = MultiCheckboxField("Pre-work modules (optional)")
+    already_took_place = BooleanField("Recording a session that already took place")
     submit = SubmitField("Add session")
 
 

@@ -39,6 +39,7 @@ COHORT_STATUSES = {
     "full": "Full (waiting list)",
     "closed": "Booking closed",
     "completed": "Completed",
+    "cancelled": "Cancelled",
 }
 ATTENDANCE_STATUSES = {"present": "Present", "partial": "Partly present", "absent": "Absent"}
 
@@ -61,6 +62,15 @@ class ImmersionCohort(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     evaluation_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by every trainer's change: an edit form carries the version it was opened at,
+    # and a save against an older one is refused rather than merged (two trainers at once).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The cohort this one was duplicated from (a template for the next quarter).
+    copied_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("immersion_cohort.id", ondelete="SET NULL")
+    )
 
     sessions: Mapped[list[ImmersionSession]] = relationship(
         back_populates="cohort",
@@ -71,6 +81,15 @@ class ImmersionCohort(db.Model):
     @property
     def status_label(self) -> str:
         return COHORT_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == CohortStatus.CANCELLED
+
+    @property
+    def held_sessions(self) -> list[ImmersionSession]:
+        """The sessions that count (every one not cancelled), in order."""
+        return [s for s in self.sessions if s.cancelled_at is None]
 
 
 class ImmersionSession(db.Model):
@@ -87,8 +106,20 @@ class ImmersionSession(db.Model):
     facilitators: Mapped[str] = mapped_column(String(300), default="")
     prework_modules: Mapped[list[str]] = mapped_column(JSON, default=list)
     recording_url: Mapped[str] = mapped_column(String(500), default="")
+    # The edit form's optimistic lock, as on the cohort.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # iCalendar SEQUENCE (RFC 5545): raised with every change sent to the attendees, so a
+    # calendar replaces the entry it holds (same UID) instead of keeping the old one.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A cancelled session stays on the cohort, marked, and no longer counts for attendance.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     cohort: Mapped[ImmersionCohort] = relationship(back_populates="sessions")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     @property
     def ends_at(self) -> datetime:

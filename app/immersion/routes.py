@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -34,15 +34,21 @@ from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
     BookingForm,
+    CancelCohortForm,
+    CancelSessionForm,
+    CohortEditForm,
     CohortForm,
     CohortStatusForm,
+    DeleteSessionForm,
+    DuplicateCohortForm,
     EvaluationForm,
     RecordingForm,
     ResourceForm,
+    SessionEditForm,
     SessionForm,
     ZoomReportForm,
 )
-from app.immersion.ical import sessions_calendar
+from app.immersion.ical import cohort_calendar, sessions_calendar
 from app.immersion.models import (
     ATTENDANCE_STATUSES,
     Booking,
@@ -75,6 +81,13 @@ def _utc(naive):
         return None
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _local(aware):
+    """An aware UTC date-time as the naive UK time a date-time field shows."""
+    if aware is None:
+        return None
+    return aware.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).replace(tzinfo=None)
 
 
 def _module_choices():
@@ -201,6 +214,7 @@ def add_session(cohort_id: int):
                 join_url=form.join_url.data,
                 facilitators=form.facilitators.data,
                 prework_modules=form.prework_modules.data,
+                already_took_place=form.already_took_place.data,
             )
         except ServiceError as error:
             attach_error(form, error)
@@ -221,6 +235,262 @@ def set_status(cohort_id: int):
             lambda _result: f"Cohort status: {cohort.status_label}.",
         )
     return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
+
+
+# --- trainers: changing cohorts and sessions ------------------------------------------
+
+
+def _opened(obj) -> dict | None:
+    """The version a form is opened at; a post carries its own (never filled in here)."""
+    return None if request.method == "POST" else {"version": obj.version}
+
+
+def _back_to(cohort):
+    return redirect(url_for("immersion.show_cohort", cohort_id=cohort.id))
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@access(COHORT_STAFF)
+def edit_cohort(cohort_id: int):
+    cohort = g.cohort
+    if cohort.status == CohortStatus.CANCELLED:
+        flash("This cohort is cancelled, so it can no longer be changed.", "danger")
+        return _back_to(cohort)
+    # A post is read as sent (never filled in from the cohort), so a missing field is refused.
+    form = (
+        CohortEditForm()
+        if request.method == "POST"
+        else CohortEditForm(
+            data={
+                "title": cohort.title,
+                "description": cohort.description,
+                "capacity": cohort.capacity,
+                "booking_deadline": _local(cohort.booking_deadline),
+                "session_minimum_percent": cohort.session_minimum_percent,
+                "attendance_threshold_percent": cohort.attendance_threshold_percent,
+                "version": cohort.version,
+            }
+        )
+    )
+    if form.validate_on_submit():
+        try:
+            changed = services.update_cohort(
+                cohort,
+                by=current_user,
+                version=form.opened_at(),
+                title=form.title.data,
+                description=form.description.data,
+                capacity=form.capacity.data,
+                booking_deadline=_utc(form.booking_deadline.data),
+                session_minimum_percent=form.session_minimum_percent.data,
+                attendance_threshold_percent=form.attendance_threshold_percent.data,
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash("Cohort saved." if changed else "Nothing was changed.", "success")
+            return _back_to(cohort)
+    return render_template("immersion/edit_cohort.html", cohort=cohort, form=form), (
+        400 if form.is_submitted() else 200
+    )
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/cancel", methods=["GET", "POST"])
+@access(COHORT_STAFF)
+def cancel_cohort(cohort_id: int):
+    cohort = g.cohort
+    if cohort.status == CohortStatus.CANCELLED:
+        flash("This cohort is already cancelled.", "danger")
+        return _back_to(cohort)
+    form = CancelCohortForm(data=_opened(cohort))
+    if form.validate_on_submit():
+        try:
+            released = services.cancel_cohort(
+                cohort, by=current_user, version=form.opened_at(), reason=form.reason.data
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                f"“{cohort.title}” is cancelled"
+                + (
+                    f": {released} booking{'s' if released != 1 else ''} released and "
+                    "everyone booked told."
+                    if released
+                    else "."
+                ),
+                "success",
+            )
+            return _back_to(cohort)
+    return render_template(
+        "immersion/cancel_cohort.html",
+        cohort=cohort,
+        form=form,
+        confirmed=services.confirmed_count(cohort),
+    ), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/duplicate", methods=["GET", "POST"])
+@access(COHORT_STAFF)
+def duplicate_cohort(cohort_id: int):
+    cohort = g.cohort
+    held = services.copyable_sessions(cohort)
+    suggested = None
+    if held:
+        # Next quarter: thirteen weeks on, the same weekday.
+        suggested = (_local(held[0].starts_at) + timedelta(weeks=13)).date()
+    form = DuplicateCohortForm(
+        data=None
+        if request.method == "POST"
+        else {"title": f"{cohort.title} (copy)"[:200], "first_session_on": suggested}
+    )
+    if form.validate_on_submit():
+        try:
+            copy = services.duplicate_cohort(
+                cohort,
+                by=current_user,
+                title=form.title.data,
+                first_session_on=form.first_session_on.data,
+                booking_deadline=_utc(form.booking_deadline.data),
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                f"“{copy.title}” made from “{cohort.title}”, with {len(copy.sessions)} "
+                "sessions and no bookings. Check its join links before teams book.",
+                "success",
+            )
+            return redirect(url_for("immersion.show_cohort", cohort_id=copy.id))
+    return render_template(
+        "immersion/duplicate_cohort.html", cohort=cohort, form=form, sessions=held
+    ), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/history")
+@access(COHORT_VIEWER)
+def cohort_history(cohort_id: int):
+    cohort = g.cohort
+    return render_template(
+        "immersion/cohort_history.html", cohort=cohort, events=services.cohort_history(cohort)
+    )
+
+
+@bp.route("/immersion/cohorts/<int:cohort_id>/calendar.ics")
+@access(LIBRARY_USER)
+def download_cohort_calendar(cohort_id: int):
+    cohort = g.cohort
+    response = Response(cohort_calendar(cohort), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="immersion-cohort-{cohort.id}.ics"'
+    )
+    return response
+
+
+def _session_form(session, form=None):
+    if form is None:
+        # Times as the UK clock shows them (a form given the session itself would show UTC).
+        form = SessionEditForm(
+            data={
+                "title": session.title,
+                "starts_at": _local(session.starts_at),
+                "ends_at": _local(session.ends_at),
+                "join_url": session.join_url,
+                "facilitators": session.facilitators,
+                "prework_modules": list(session.prework_modules or []),
+                "version": session.version,
+            }
+        )
+    form.prework_modules.choices = _module_choices()
+    return form
+
+
+def _render_session(session, form, status=200, delete_form=None):
+    return render_template(
+        "immersion/edit_session.html",
+        session=session,
+        cohort=session.cohort,
+        form=form,
+        delete_form=delete_form or DeleteSessionForm(data={"version": session.version}),
+    ), status
+
+
+@bp.route("/immersion/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@access(SESSION_STAFF)
+def edit_session(session_id: int):
+    session = g.immersion_session
+    if session.is_cancelled or session.cohort.status == CohortStatus.CANCELLED:
+        flash("This session is cancelled, so it can no longer be changed.", "danger")
+        return _back_to(session.cohort)
+    form = _session_form(session, SessionEditForm() if request.method == "POST" else None)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_session(
+                session,
+                by=current_user,
+                version=form.opened_at(),
+                title=form.title.data,
+                starts_at=_utc(form.starts_at.data),
+                ends_at=_utc(form.ends_at.data),
+                join_url=form.join_url.data,
+                facilitators=form.facilitators.data,
+                prework_modules=form.prework_modules.data,
+                already_took_place=form.already_took_place.data,
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                f"“{session.title}” saved; the attendees have been sent the change."
+                if changed
+                else "Nothing was changed.",
+                "success",
+            )
+            return _back_to(session.cohort)
+    return _render_session(session, form, 400 if form.is_submitted() else 200)
+
+
+@bp.route("/immersion/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@access(SESSION_STAFF)
+def cancel_session(session_id: int):
+    session = g.immersion_session
+    if session.is_cancelled:
+        flash("This session is already cancelled.", "danger")
+        return _back_to(session.cohort)
+    form = CancelSessionForm(data=_opened(session))
+    if form.validate_on_submit():
+        try:
+            services.cancel_session(
+                session, by=current_user, version=form.opened_at(), reason=form.reason.data
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"“{session.title}” is cancelled and the attendees told.", "success")
+            return _back_to(session.cohort)
+    return render_template(
+        "immersion/cancel_session.html", session=session, cohort=session.cohort, form=form
+    ), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/immersion/sessions/<int:session_id>/delete", methods=["POST"])
+@access(SESSION_STAFF)
+def delete_session(session_id: int):
+    session = g.immersion_session
+    cohort, title = session.cohort, session.title
+    form = DeleteSessionForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_session(session, by=current_user, version=form.opened_at())
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"“{title}” is deleted.", "success")
+            return _back_to(cohort)
+    if session.is_cancelled:
+        flash(" ".join(form.form_errors) or "The session could not be deleted.", "danger")
+        return _back_to(cohort)
+    return _render_session(session, _session_form(session), 400, delete_form=form)
 
 
 @bp.route("/immersion/cohorts/<int:cohort_id>/attendance.csv")

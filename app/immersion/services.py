@@ -1,10 +1,10 @@
 """The Immersion area's public surface: what routes, the demo and other areas call.
 
 The rules live in one module per sub-domain, each saying what it offers:
-`cohorts` (cohorts, sessions, who is booked), `bookings` (places, waiting list, my sessions),
-`attendance` (recording, the grid, the standing readiness reads), `library` (recordings and
-resources) and `evaluation`. Import from here, or from the sub-module when working inside
-the area.
+`cohorts` (cohorts and sessions, changing, cancelling and copying them, who is booked),
+`bookings` (places, waiting list, my sessions), `attendance` (recording, the grid, the
+standing readiness reads), `library` (recordings and resources) and `evaluation`. Import
+from here, or from the sub-module when working inside the area.
 """
 
 from __future__ import annotations
@@ -35,12 +35,21 @@ from app.immersion.bookings import (  # noqa: F401
 )
 from app.immersion.cohorts import (  # noqa: F401
     ACTIVE,
+    PAST_TICK,
     add_session,
     booked_attendees,
+    cancel_cohort,
+    cancel_session,
+    cohort_history,
     confirmed_count,
+    copyable_sessions,
     create_cohort,
+    delete_session,
+    duplicate_cohort,
     list_cohorts,
     set_cohort_status,
+    update_cohort,
+    update_session,
 )
 from app.immersion.evaluation import (  # noqa: F401
     AGREE_SCALE,

@@ -66,10 +66,13 @@ GROUPS = (
         "immersion",
         "Immersion training",
         "Bookings, the waiting list, sessions and evaluations, and reminders of booking "
-        "deadlines, sessions tomorrow and evaluations not yet answered.",
+        "deadlines, sessions tomorrow and evaluations not yet answered. A session moved or "
+        "cancelled is always emailed at once, with its calendar entry.",
         Delivery.IMMEDIATE,
         (
             "immersion_booking",
+            "immersion_session_changed",
+            "immersion_cohort_cancelled",
             "immersion_evaluation",
             "reminder_booking_deadline",
             "reminder_session_tomorrow",

@@ -431,6 +431,7 @@ def sessions_tomorrow(w: Window, s: ReminderSettings) -> list[Reminder]:
         .where(
             Booking.status == BookingStatus.CONFIRMED,
             ImmersionCohort.status != CohortStatus.CANCELLED,
+            ImmersionSession.cancelled_at.is_(None),
             ImmersionSession.starts_at > clock.now(),
             ImmersionSession.starts_at >= day_start(w.first + before),
             ImmersionSession.starts_at < day_start(w.last + before + _days(1)),

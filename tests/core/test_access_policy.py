@@ -442,6 +442,71 @@ MATRIX = [
     ),
     (
         "GET",
+        "/immersion/cohorts/{cohort}/edit",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/edit",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/cancel",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/cancel",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/duplicate",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/cohorts/{cohort}/duplicate",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/history",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/cohorts/{cohort}/calendar.ics",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "GET",
+        "/immersion/sessions/{session}/edit",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/edit",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/immersion/sessions/{session}/cancel",
+        dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/cancel",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/immersion/sessions/{session}/delete",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "GET",
         "/immersion/cohorts/{cohort}/attendance.csv",
         dict(anonymous=302, applicant=403, trainer=200, auditor=200, admin=200),
     ),

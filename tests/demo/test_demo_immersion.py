@@ -4,6 +4,8 @@ running the seeder again adds nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -88,8 +90,9 @@ def test_demo_immersion_seeds_three_cohorts_once(frozen_clock, app):
         "ECHO Immersion cohort 14": "completed",
         "ECHO Immersion cohort 15": "closed",
         "ECHO Immersion cohort 16": "open",
+        "ECHO Immersion cohort 17": "open",
     }
-    completed, running, upcoming = cohorts.values()
+    completed, running, upcoming, next_quarter = cohorts.values()
     glen = db.session.scalars(
         select(Organisation).where(Organisation.name == "Glen Affric Hospice")
     ).one()
@@ -181,6 +184,16 @@ def test_demo_immersion_seeds_three_cohorts_once(frozen_clock, app):
     assert upcoming.booking_deadline > now
     assert all(x.starts_at > upcoming.booking_deadline for x in upcoming.sessions)
     assert services.confirmed_count(upcoming) == 0
+
+    # --- dates that changed: a session moved, a cohort copied for the next quarter -------
+    assert [x.sequence for x in running.sessions] == [0, 0, 0, 1]
+    assert next_quarter.copied_from_id == upcoming.id
+    # Thirteen weeks on at the same UK time (an hour apart in UTC across a clock change).
+    assert all(
+        abs(a.starts_at - b.starts_at - timedelta(weeks=13)) <= timedelta(hours=1)
+        for a, b in zip(next_quarter.sessions, upcoming.sessions, strict=True)
+    )
+    assert services.confirmed_count(next_quarter) == 0
 
     # --- readiness: Glen Affric meets Immersion; the audit chain holds -------------------
     assert {k: a.status for k, a in readiness.current_agreements(glen).items()} == {

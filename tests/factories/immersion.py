@@ -44,13 +44,19 @@ def make_cohort(
     join_url="https://zoom.example.org/j/123456",
     **options,
 ) -> ImmersionCohort:
-    """A cohort with `sessions` weekly sessions (through the services), committed."""
+    """A cohort with `sessions` weekly sessions (through the services), committed. The
+    deadline defaults to 30 days ahead, or the day before a first session sooner than that;
+    sessions in the past are recorded as having taken place."""
+    if deadline is None:
+        deadline = utcnow() + timedelta(days=30)
+        if utcnow() < first <= deadline:
+            deadline = max(utcnow() + timedelta(minutes=1), first - timedelta(days=1))
     cohort = services.create_cohort(
         by=trainer,
         title=title,
         description="Partner launch training.",
         capacity=capacity,
-        booking_deadline=deadline or utcnow() + timedelta(days=30),
+        booking_deadline=deadline,
         **options,
     )
     for i in range(sessions):
@@ -62,6 +68,7 @@ def make_cohort(
             duration_minutes=duration,
             join_url=join_url,
             facilitators="Dr Priya Shah",
+            already_took_place=first + timedelta(weeks=i) < utcnow(),
         )
     db.session.commit()
     return cohort
