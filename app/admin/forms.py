@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     SelectField,
     StringField,
     SubmitField,
@@ -44,6 +45,9 @@ class UserFilterForm(FlaskForm):
 
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField("Site roles", choices=choices(*ROLE_LABELS.items()))
+    confirm_conflict = BooleanField(
+        "I have checked the conflict of interest and still grant the staff role"
+    )
     submit = SubmitField("Save roles")
 
 

@@ -167,3 +167,11 @@ class RecoveryCodesForm(FlaskForm):
 class DisableMfaForm(FlaskForm):
     password = _current_password_field("Your password", "Enter your password.")
     submit = SubmitField("Turn off two-step verification")
+
+
+class ResendVerificationForm(FlaskForm):
+    submit = SubmitField("Send a new link")
+
+
+class VerifyEmailForm(FlaskForm):
+    submit = SubmitField("Confirm my email address")
