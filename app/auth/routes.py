@@ -166,7 +166,9 @@ def verify_email(token: str):
             return redirect(safe_next(found.next_url))
         if current_user.is_authenticated:  # someone else's link, opened in this browser
             return redirect(url_for("public.home"))
-        return redirect(url_for("auth.login", next=found.next_url) if found.next_url else url_for("auth.login"))
+        return redirect(
+            url_for("auth.login", next=found.next_url) if found.next_url else url_for("auth.login")
+        )
     return render_template("auth/verify_email.html", form=form, found=found)
 
 

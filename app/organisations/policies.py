@@ -130,13 +130,13 @@ INVITATION_LEAD = object_policy(
 
 def _not_an_auditor(user, view_args) -> int | None:
     # Auditor accounts are read-only by construction: they never join a team.
-    return 403 if user.has_role("auditor") else None
+    return 403 if user.is_authenticated and user.has_role("auditor") else None
 
 
 JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
 # Declining from the emailed link works signed out too (anyone holding the link may say
 # no), so declining never reveals whether the address has an account.
-DECLINER = Policy("public:not-auditor", requires_login=False, object_check=_not_an_auditor)
+DECLINER = Policy("invitation:decline-not-auditor", requires_login=False, object_check=_not_an_auditor)
 
 
 def _my_invitation(user):

@@ -27,8 +27,8 @@ from app.organisations.policies import (
     DECLINER,
     INVITATION_LEAD,
     JOINER,
-    MY_INVITATION,
     MEMBERSHIP_LEAD,
+    MY_INVITATION,
     ORG_HUB_LEAD,
     ORG_TRAINER,
     ORG_VIEWER,
@@ -359,9 +359,9 @@ def accept_invitation(token: str):
 def decline_invitation(token: str):
     try:
         invitation = services.decline_invitation(token, user=current_user)
-    except ServiceError as error:
-        refused(error)
-        return redirect(url_for("organisations.show_invitation", token=token))
+    except ServiceError as error:  # the link is no longer open: nothing to decline
+        refuse()
+        return render_template("organisations/invitation_invalid.html", message=error.message), 400
     flash(
         f"You declined the invitation to {invitation.organisation.name}'s hub team. "
         "The hub lead has been told.",

@@ -270,7 +270,9 @@ def accept_invitation_for(invitation_id: int, *, user: User) -> Membership:
 
 
 def _invitation_for_user(invitation_id: int, user: User) -> Invitation:
-    invitation = db.session.get(Invitation, invitation_id) if isinstance(invitation_id, int) else None
+    invitation = (
+        db.session.get(Invitation, invitation_id) if isinstance(invitation_id, int) else None
+    )
     if (
         invitation is None
         or not user.email_verified
@@ -292,9 +294,7 @@ def _accept(invitation: Invitation, user: User) -> Membership:
             # Two accepts at once (two tabs, or this invitation and another): the unique
             # membership lets one in, and the other merges its roles below.
             with db.session.begin_nested():
-                membership = _add_member(
-                    org, user, invitation.roles, by=user, via_invitation=True
-                )
+                membership = _add_member(org, user, invitation.roles, by=user, via_invitation=True)
         except IntegrityError:
             membership = db.session.scalar(
                 select(Membership).where(

@@ -16,6 +16,7 @@ from app.training import services
 from app.training.content import ContentError, load_curriculum
 from app.training.models import CheckAttempt, ModuleCompletion
 from tests.conftest import TEST_CONTENT_DIR
+from tests.factories.organisations import join_team
 from tests.helpers import events
 from tests.paths import ROOT
 
@@ -32,7 +33,7 @@ def team(app, make_user):
                 name="Oak Hospice", org_type="hospice", nation="england"
             ),
         )
-        org_services.invite_member(org, by=lead, email=coordinator.email, roles=["coordinator"])
+        join_team(org, lead, coordinator, ["coordinator"])
         org.stage = "in_training"
         db.session.commit()
     return org, lead, coordinator
@@ -359,7 +360,7 @@ def test_my_training_and_matrix_query_counts_do_not_grow(app, client, auth, team
     few = measure(f"/organisations/{org.id}/training")
     with app.test_request_context():
         for _ in range(27):
-            org_services.invite_member(org, by=lead, email=make_user().email, roles=["specialist"])
+            join_team(org, lead, make_user(), ["specialist"])
         db.session.commit()
     many = measure(f"/organisations/{org.id}/training")
     assert many == few
