@@ -136,7 +136,9 @@ def _not_an_auditor(user, view_args) -> int | None:
 JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
 # Declining from the emailed link works signed out too (anyone holding the link may say
 # no), so declining never reveals whether the address has an account.
-DECLINER = Policy("invitation:decline-not-auditor", requires_login=False, object_check=_not_an_auditor)
+DECLINER = Policy(
+    "invitation:decline-not-auditor", requires_login=False, object_check=_not_an_auditor
+)
 
 
 def _my_invitation(user):
