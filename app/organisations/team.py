@@ -408,7 +408,9 @@ def invitations_waiting_for(user: User) -> list[WaitingInvitation]:
 def _add_member(
     org: Organisation, user: User, roles: list[str], *, by: User, via_invitation: bool = False
 ) -> Membership:
-    membership = Membership(organisation_id=org.id, user_id=user.id, added_by_id=by.id)
+    # Through the relationship, so an `org.memberships` already loaded in this request
+    # (the leads told of the last join) includes the new member.
+    membership = Membership(organisation=org, user=user, added_by_id=by.id)
     membership.role_links = [TeamRole(role=r) for r in roles]
     db.session.add(membership)
     db.session.flush()
