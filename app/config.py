@@ -195,6 +195,11 @@ def load_config(instance_path: str) -> dict:
         "MFA_LIMIT_PER_ACCOUNT": os.environ.get("MFA_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "MFA_LIMIT_PER_IP": os.environ.get("MFA_LIMIT_PER_IP", "20 per 10 minutes"),
         "PASSWORD_RESET_HOURS": _int("PASSWORD_RESET_HOURS", 2),
+        "EMAIL_VERIFY_HOURS": _int("EMAIL_VERIFY_HOURS", 48),
+        "VERIFY_EMAIL_LIMIT_PER_ACCOUNT": os.environ.get(
+            "VERIFY_EMAIL_LIMIT_PER_ACCOUNT", "3 per hour"
+        ),
+        "VERIFY_EMAIL_LIMIT_PER_IP": os.environ.get("VERIFY_EMAIL_LIMIT_PER_IP", "10 per hour"),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         "HSTS": production,
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own lifetime bounds the token

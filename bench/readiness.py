@@ -38,7 +38,6 @@ def build_organisation() -> int:
     from app.demo import services as demo
     from app.demo.immersion import seed_immersion
     from app.extensions import db
-    from app.organisations import services as org_services
     from app.organisations.models import Organisation
     from app.training import services as training
 
@@ -61,7 +60,7 @@ def build_organisation() -> int:
                 user = auth_services.create_user(
                     email=demo.demo_email(name), name=name, password=PASSWORD
                 )
-                org_services.invite_member(org, by=lead, email=user.email, roles=roles)
+                demo.join_team(org, lead, user, roles)
                 for n, module in enumerate(modules[: complete + 1]):
                     lessons = module.lessons if n < complete else module.lessons[:partial]
                     for lesson in lessons:

@@ -90,3 +90,23 @@ def race(app, calls, outcome=lambda result: "ok") -> list[str]:
     for t in threads:
         t.join(timeout=60)
     return sorted(outcomes)
+
+
+def verification_path(email: str) -> str:
+    """The path of the newest email-confirmation link the test mail backend kept for
+    `email`."""
+    from app.core import mail
+
+    for message in reversed(mail.outbox()):
+        if email in message.to:
+            match = re.search(r"https?://[^/\s]+(/account/verify-email/\S+)", message.body)
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no confirmation link was emailed to {email}")
+
+
+def confirm_email(client, email: str):
+    """Open the emailed confirmation link in `client` and press the button."""
+    path = verification_path(email)
+    assert client.get(path).status_code == 200
+    return client.post(path)

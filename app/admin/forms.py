@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     SelectField,
     StringField,
     SubmitField,
@@ -43,6 +44,9 @@ class UserFilterForm(PortalForm):
 
 class RolesForm(PortalForm):
     roles = MultiCheckboxField("Site roles", choices=choices(*ROLE_LABELS.items()))
+    confirm_conflict = BooleanField(
+        "I have checked the conflict of interest and still grant the staff role"
+    )
     submit = SubmitField("Save roles")
 
 

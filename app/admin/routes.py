@@ -24,6 +24,7 @@ from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access
+from app.core.roles import STAFF
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,6 +56,8 @@ def _render_user(user: User, **forms):
         deactivate_form=deactivate_form,
         reactivate_form=ReactivateForm(),
         reset_mfa_form=forms.get("reset_mfa_form") or ResetMfaForm(),
+        teams=services.team_memberships(user),
+        staff_roles=STAFF,
         events=events,
     )
 
@@ -72,7 +75,12 @@ def update_roles(user_id: int):
     form = RolesForm()
     if form.validate_on_submit():
         try:
-            auth_services.set_roles(user, set(form.roles.data or []), by=current_user)
+            services.change_roles(
+                user,
+                set(form.roles.data or []),
+                by=current_user,
+                confirm_conflict=bool(form.confirm_conflict.data),
+            )
         except ServiceError as error:
             attach_error(form, error)
         else:

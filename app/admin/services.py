@@ -1,16 +1,55 @@
-"""What administrators do beyond accounts: see the outbox's delivery, and resend."""
+"""What administrators do beyond the account rules of `auth`: grant site roles with the
+staff conflict check, see the outbox's delivery, and resend.
+
+Public: team_memberships, change_roles, search_messages, resend_message."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit, mail
 from app.core.db import contains_pattern
 from app.core.errors import ServiceError
 from app.core.outbox import MessageStatus, OutboxMessage
 from app.core.pagination import clamp_page
+from app.core.roles import ROLE_LABELS, STAFF
 from app.extensions import db
+from app.organisations import access
+
+
+def team_memberships(user: User) -> list:
+    """The organisations whose hub team `user` is on, with the membership, by name."""
+    return access.organisations_of(user)
+
+
+def change_roles(user: User, roles: set[str], *, by: User, confirm_conflict: bool = False) -> None:
+    """Replace `user`'s site roles. Granting a superhub staff role to someone on an
+    applicant's hub team is a conflict of interest (staff screen, review and approve those
+    teams): it needs the admin's explicit confirmation, and the confirmation is audited."""
+    added_staff = sorted((set(roles) - user.roles) & STAFF)
+    teams = team_memberships(user) if added_staff else []
+    if teams and not confirm_conflict:
+        names = ", ".join(org.name for org, _ in teams)
+        labels = ", ".join(ROLE_LABELS[r].lower() for r in added_staff)
+        raise ServiceError(
+            f"{user.name} is on the hub team of {names}. A superhub {labels} on an "
+            "applicant's team is a conflict of interest. Tick the box to confirm you have "
+            "checked this, or remove them from the team first.",
+            field="confirm_conflict",
+        )
+    auth_services.set_roles(user, set(roles), by=by)
+    if teams:
+        audit.record(
+            "admin.staff_conflict_confirmed",
+            actor=by,
+            subject=user,
+            details={
+                "granted": added_staff,
+                "organisations": [org.name for org, _ in teams],
+            },
+        )
 
 
 def search_messages(*, q: str = "", status: str = "", page: int = 1, per_page: int = 25):

@@ -18,7 +18,11 @@ ACTIONS = {
     "auth.mfa_recovery_code_used": "used a recovery code",
     "auth.mfa_recovery_codes_regenerated": "made new recovery codes",
     "auth.mfa_reset": "reset two-step verification",
+    "auth.registration_existing": "tried to register with an address that already has an "
+    "account (the owner was emailed; nothing changed)",
+    "auth.verification_sent": "was sent a link to confirm their email address",
     "user.registered": "registered an account",
+    "user.email_verified": "confirmed their email address",
     "user.created": "created an account",
     "user.profile_updated": "updated a profile",
     "user.roles_changed": "changed site roles",

@@ -167,3 +167,11 @@ class RecoveryCodesForm(PortalForm):
 class DisableMfaForm(PortalForm):
     password = _current_password_field("Your password", "Enter your password.")
     submit = SubmitField("Turn off two-step verification")
+
+
+class ResendVerificationForm(PortalForm):
+    submit = SubmitField("Send a new link")
+
+
+class VerifyEmailForm(PortalForm):
+    submit = SubmitField("Confirm my email address")

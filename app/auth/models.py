@@ -33,6 +33,10 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the owner follows the emailed confirmation link. Until then the account can
+    # sign in but sees no organisation and cannot join a team (an address someone typed is
+    # not proof that they own it).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Two-step verification (TOTP). The last accepted time step makes each code single-use.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -55,6 +59,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.is_active_account
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def mfa_enabled(self) -> bool:

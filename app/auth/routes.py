@@ -1,4 +1,5 @@
-"""Account pages: register, log in and out, reset and change password, profile."""
+"""Account pages: register and confirm the email address, log in and out, reset and change
+password, profile."""
 
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ from app.auth.forms import (
     ProfileForm,
     RecoveryCodesForm,
     RegisterForm,
+    ResendVerificationForm,
     ResetPasswordForm,
     SecondFactorForm,
+    VerifyEmailForm,
 )
 from app.auth.models import User
 from app.core import clock
 from app.core.errors import ServiceError
 from app.core.forms import attach_error
-from app.core.policy import AUTHENTICATED, PUBLIC, access
+from app.core.policy import ANY_ACCOUNT, PUBLIC, access
 from app.core.security import is_safe_next, mark_session_start, safe_next
 from app.extensions import db, limiter
 
@@ -76,19 +79,97 @@ def register():
         form.email.data = request.args["email"][:254]  # prefilled from an invitation link
     if form.validate_on_submit():
         try:
-            user = services.register(
+            services.register(
                 email=form.email.data,
                 name=form.name.data,
                 password=form.password.data,
                 job_title=form.job_title.data or "",
+                next_url=next_url,
             )
         except ServiceError as error:
             attach_error(form, error)
         else:
-            _start_session(user)
-            flash(f"Welcome, {user.name}. Your account is ready.", "success")
-            return redirect(safe_next(next_url))
+            # The same answer whether or not the address already had an account: nobody is
+            # signed in, and the page only says where the email went.
+            session["check_email"] = {
+                "address": services.normalise_email(form.email.data)[:254],
+                "next": next_url,
+            }
+            return redirect(url_for("auth.check_email"))
     return render_template("auth/register.html", form=form, next_url=next_url)
+
+
+def _account_id_key() -> str:
+    return f"verify:{current_user.get_id() if current_user.is_authenticated else '-'}"
+
+
+@bp.route("/check-email")
+@access(PUBLIC)
+def check_email():
+    """Where registration ends, and where an unconfirmed account is sent for anything that
+    needs a confirmed address."""
+    pending = session.get("check_email")
+    pending = pending if isinstance(pending, dict) else {}
+    if current_user.is_authenticated and current_user.email_verified:
+        return redirect(url_for("public.home"))
+    address = current_user.email if current_user.is_authenticated else pending.get("address")
+    next_url = pending.get("next") if is_safe_next(pending.get("next")) else None
+    return render_template(
+        "auth/check_email.html",
+        address=address,
+        next_url=next_url,
+        hours=current_app.config["EMAIL_VERIFY_HOURS"],
+        resend_form=ResendVerificationForm(),
+    )
+
+
+@bp.route("/check-email/resend", methods=["POST"])
+@access(ANY_ACCOUNT)
+@limiter.limit(_limit("VERIFY_EMAIL_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(_limit("VERIFY_EMAIL_LIMIT_PER_ACCOUNT"), key_func=_account_id_key, methods=["POST"])
+def resend_verification():
+    if ResendVerificationForm().validate_on_submit():
+        try:
+            services.resend_verification(current_user._get_current_object())
+        except ServiceError as error:
+            flash(error.message, "info")
+            return redirect(url_for("public.home"))
+        flash(
+            f"We have sent a new confirmation link to {current_user.email}. Earlier links "
+            "still work until they expire.",
+            "success",
+        )
+    return redirect(url_for("auth.check_email"))
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit(_limit("VERIFY_LIMIT_PER_IP"), methods=["POST"])
+def verify_email(token: str):
+    """A confirmation link opens a page with one button (no change on GET, so a mail
+    scanner that follows links confirms nothing)."""
+    try:
+        found = services.check_verification_token(token)
+    except ServiceError as error:
+        return render_template("auth/verify_invalid.html", message=error.message), 400
+    form = VerifyEmailForm()
+    if form.validate_on_submit():
+        found = services.verify_email(token)
+        session.pop("check_email", None)
+        signed_in_as_owner = current_user.is_authenticated and current_user.id == found.user.id
+        flash(
+            "Thank you: your email address is confirmed."
+            + ("" if signed_in_as_owner else " Log in to continue."),
+            "success",
+        )
+        if signed_in_as_owner:
+            return redirect(safe_next(found.next_url))
+        if current_user.is_authenticated:  # someone else's link, opened in this browser
+            return redirect(url_for("public.home"))
+        return redirect(
+            url_for("auth.login", next=found.next_url) if found.next_url else url_for("auth.login")
+        )
+    return render_template("auth/verify_email.html", form=form, found=found)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -190,7 +271,7 @@ def login_verify():
 
 
 @bp.route("/logout", methods=["POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def logout():
     services.logout(current_user._get_current_object())
     logout_user()
@@ -242,7 +323,7 @@ def reset_password(token: str):
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def profile():
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
@@ -258,7 +339,7 @@ def profile():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm()
@@ -299,13 +380,13 @@ def _render_mfa(user, **forms):
 
 
 @bp.route("/two-step", methods=["GET"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def mfa_settings():
     return _render_mfa(current_user._get_current_object())
 
 
 @bp.route("/two-step/enable", methods=["POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def mfa_enable():
     user = current_user._get_current_object()
     form = EnableMfaForm()
@@ -326,7 +407,7 @@ def mfa_enable():
 
 
 @bp.route("/two-step/recovery-codes", methods=["POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def mfa_recovery_codes():
     user = current_user._get_current_object()
     form = RecoveryCodesForm()
@@ -341,7 +422,7 @@ def mfa_recovery_codes():
 
 
 @bp.route("/two-step/disable", methods=["POST"])
-@access(AUTHENTICATED)
+@access(ANY_ACCOUNT)
 def mfa_disable():
     user = current_user._get_current_object()
     form = DisableMfaForm()

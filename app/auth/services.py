@@ -1,4 +1,5 @@
-"""Account rules: registration, authentication, sessions, passwords, roles, deactivation.
+"""Account rules: registration and email confirmation, authentication, sessions,
+passwords, roles, deactivation.
 
 Services take plain values, enforce the rules, write audit events and only flush;
 the request (or CLI command) commits once.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +26,7 @@ from app.core.errors import ServiceError
 from app.core.mail import send_email
 from app.core.pagination import clamp_page
 from app.core.roles import APPLICANT, ROLES
-from app.core.security import mfa_required
+from app.core.security import is_safe_next, mfa_required
 from app.extensions import db
 
 DUPLICATE_EMAIL = (
@@ -56,8 +58,12 @@ def create_user(
     job_title: str = "",
     actor: User | None = None,
     audit_action: str = "user.created",
+    email_verified: bool = True,
 ) -> User:
-    """Create an account with `roles` (default: applicant); refuses duplicates, weak passwords."""
+    """Create an account with `roles` (default: applicant); refuses duplicates, weak passwords.
+
+    Accounts made by an administrator (the CLI, the demo) count as verified: the operator
+    vouches for the address. Self-registration passes `email_verified=False`."""
     email = normalise_email(email)
     name = (name or "").strip()
     if not email or len(email) > EMAIL_MAX:
@@ -77,6 +83,7 @@ def create_user(
         job_title=(job_title or "").strip(),
         password_hash=passwords.hash_password(password),
         password_changed_at=utcnow(),
+        email_verified_at=utcnow() if email_verified else None,
     )
     user.role_links = [UserRole(role=r, granted_by_id=getattr(actor, "id", None)) for r in roles]
     db.session.add(user)
@@ -93,15 +100,163 @@ def create_user(
     return user
 
 
-def register(*, email: str, name: str, password: str, job_title: str = "") -> User:
-    """Self-registration: every new account starts as an applicant."""
-    return create_user(
-        email=email,
-        name=name,
-        password=password,
-        job_title=job_title,
-        audit_action="user.registered",
+def register(
+    *, email: str, name: str, password: str, job_title: str = "", next_url: str | None = None
+) -> None:
+    """Self-registration, answered the same way whether or not the address has an account.
+
+    A new address gets an unverified applicant account; the confirmation email is sent by a
+    job after the commit. An address that already has an account is left untouched: the
+    password is hashed all the same (so both take as long) and the job emails the owner
+    that someone tried to register with it. Nothing is returned that tells the two apart.
+    """
+    address = normalise_email(email)
+    if not address or len(address) > EMAIL_MAX:
+        raise ServiceError("Enter a valid email address.", field="email")
+    if not (name or "").strip():
+        raise ServiceError("Enter your name.", field="name")
+    next_url = next_url if next_url and is_safe_next(next_url) else None
+    if get_user_by_email(address) is None:
+        try:
+            with db.session.begin_nested():
+                create_user(
+                    email=address,
+                    name=name,
+                    password=password,
+                    job_title=job_title,
+                    audit_action="user.registered",
+                    email_verified=False,
+                )
+        except ServiceError as error:
+            if error.message != DUPLICATE_EMAIL:
+                raise  # a bad name or password is the person's to fix
+            # registered by someone else at the same moment: treated as an existing account
+        else:
+            after_commit(
+                lambda: jobs.enqueue(
+                    "auth.registration_mail", address, "new", next_url, fallback_inline=True
+                )
+            )
+            return
+    else:
+        check_new_password(password, email=address, name=name)
+        passwords.hash_password(password)  # the same cost as creating the account
+    after_commit(
+        lambda: jobs.enqueue(
+            "auth.registration_mail", address, "existing", next_url, fallback_inline=True
+        )
     )
+
+
+@jobs.task("auth.registration_mail")
+def send_registration_mail(email: str, case: str, next_url: str | None = None) -> None:
+    """The job: a confirmation link for a new account; for an address that already had one,
+    a note to its owner (with a fresh confirmation link if it was never confirmed)."""
+    user = get_user_by_email(email)
+    if user is None:
+        db.session.commit()
+        return
+    if case == "new":
+        _send_verification(user, next_url)
+    elif user.is_active_account:
+        audit.record("auth.registration_existing", actor=None, subject=user)
+        link = None if user.email_verified else _verification_link(user, next_url)
+        send_email(
+            user.email,
+            "Someone tried to register with your email address",
+            "registration_existing",
+            user=user,
+            verify_link=link,
+            hours=current_app.config["EMAIL_VERIFY_HOURS"],
+            login_link=url_for("auth.login", _external=True),
+            reset_link=url_for("auth.forgot_password", _external=True),
+        )
+    else:
+        audit.record(
+            "auth.registration_existing", actor=None, subject=user, details={"account": "inactive"}
+        )
+    db.session.commit()
+
+
+# --- confirming the email address -------------------------------------------------------
+
+
+def _verification_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-verification")
+
+
+def _verification_link(user: User, next_url: str | None = None) -> str:
+    """A signed link naming the account and the address it confirms; it expires after
+    EMAIL_VERIFY_HOURS (the signature holds the time it was made)."""
+    payload = {"u": user.id, "e": user.email}
+    if next_url and is_safe_next(next_url):
+        payload["n"] = next_url
+    token = _verification_serializer().dumps(payload)
+    return url_for("auth.verify_email", token=token, _external=True)
+
+
+def _send_verification(user: User, next_url: str | None = None) -> None:
+    send_email(
+        user.email,
+        "Confirm your email address",
+        "email_verification",
+        user=user,
+        link=_verification_link(user, next_url),
+        hours=current_app.config["EMAIL_VERIFY_HOURS"],
+    )
+    audit.record("auth.verification_sent", actor=user, subject=user)
+
+
+def resend_verification(user: User) -> None:
+    """Email a new confirmation link to a signed-in account that has not confirmed yet
+    (throttled by the route)."""
+    if user.email_verified:
+        raise ServiceError("Your email address is already confirmed.")
+    _send_verification(user)
+
+
+@dataclass(frozen=True)
+class Verification:
+    user: User
+    next_url: str | None
+    already: bool = False
+
+
+def check_verification_token(token: str) -> Verification:
+    """The account a confirmation link belongs to; ServiceError when the link is damaged,
+    expired, or for an address the account no longer has."""
+    hours = current_app.config["EMAIL_VERIFY_HOURS"]
+    try:
+        payload = _verification_serializer().loads(token or "", max_age=hours * 3600)
+    except SignatureExpired:
+        raise ServiceError(
+            f"This confirmation link has expired (links last {hours} hours). Log in and ask "
+            "for a new one."
+        ) from None
+    except BadSignature:
+        raise ServiceError(
+            "This confirmation link is not valid. Check that you copied all of it, or log in "
+            "and ask for a new one."
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        raise ServiceError("This confirmation link is not valid.")
+    user = db.session.get(User, payload["u"])
+    if user is None or user.email != payload.get("e"):
+        raise ServiceError("This confirmation link is not valid.")
+    if not user.is_active_account:
+        raise ServiceError("This account has been deactivated.")
+    next_url = payload.get("n")
+    next_url = next_url if isinstance(next_url, str) and is_safe_next(next_url) else None
+    return Verification(user=user, next_url=next_url, already=user.email_verified)
+
+
+def verify_email(token: str) -> Verification:
+    """Confirm the address a link was sent to (a second use only says so)."""
+    found = check_verification_token(token)
+    if not found.already:
+        found.user.email_verified_at = utcnow()
+        audit.record("user.email_verified", actor=found.user, subject=found.user)
+    return found
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.core.roles import ROLES
@@ -25,12 +25,17 @@ class Policy:
     membership of the organisation `org_id`). It returns None to allow, or the status to
     refuse with: 404 for people who may not know the object exists, 403 for those who
     may see it but not do this.
+
+    `verified_only` (the default) keeps a signed-in account whose email address is not yet
+    confirmed out: it is sent to the "check your email" page instead. Only the account's
+    own pages (`ANY_ACCOUNT`) open before confirmation.
     """
 
     name: str
     requires_login: bool
     roles: frozenset[str] = field(default_factory=frozenset)
     object_check: Callable[..., int | None] | None = None
+    verified_only: bool = True
 
     def __post_init__(self):
         unknown = set(self.roles) - set(ROLES)
@@ -49,6 +54,11 @@ class Policy:
 
 PUBLIC = Policy("public", requires_login=False)
 AUTHENTICATED = Policy("authenticated", requires_login=True)
+# The account's own pages (profile, password, two-step, sign-out, notifications): open to
+# a signed-in account whose address is not yet confirmed.
+ANY_ACCOUNT = Policy("account", requires_login=True, verified_only=False)
+# Where an unconfirmed account is sent for everything else.
+UNVERIFIED_ENDPOINT = "auth.check_email"
 
 
 def roles(*names: str | frozenset[str]) -> Policy:
@@ -135,6 +145,12 @@ def enforce_access_policy():
         current_app.logger.error("refused: endpoint %s declares no access policy", endpoint)
         abort(403)
     if policy.allows(current_user):
+        if (
+            policy.requires_login
+            and policy.verified_only
+            and not getattr(current_user, "email_verified", True)
+        ):
+            return redirect(url_for(UNVERIFIED_ENDPOINT))
         refusal = (
             policy.object_check(current_user, request.view_args or {})
             if policy.object_check is not None

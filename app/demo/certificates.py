@@ -22,6 +22,7 @@ from app.auth import services as auth_services
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
 from app.core import clock
+from app.demo.people import join_team
 from app.extensions import db
 from app.organisations import journey
 from app.organisations import services as org_services
@@ -304,7 +305,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
             for user, roles in people:
                 if user.id == lead.id:
                     continue
-                org_services.invite_member(org, by=lead, email=user.email, roles=list(roles))
+                join_team(org, lead, user, roles)
             application = {
                 "network_name": hub.network_name,
                 "theme": hub.theme,

@@ -139,3 +139,12 @@ def person(email: str) -> User:
     if user is None:
         raise LookupError(f"demo account {email} is missing")
     return user
+
+
+def join_team(org, lead: User, user: User, roles) -> None:
+    """`lead` invites `user` and `user` accepts, as in the portal: nobody is put on a team
+    without accepting, the demo's people included. Needs a request context (emailed links)."""
+    from app.organisations import services as org_services
+
+    invited = org_services.invite_member(org, by=lead, email=user.email, roles=list(roles))
+    org_services.accept_invitation_for(invited.invitation.id, user=user)

@@ -29,6 +29,7 @@ from app.demo.people import (  # noqa: F401 (re-exported: the CLI and tests name
     DemoAccount,
     DemoPerson,
     demo_email,
+    join_team,
     person,
 )
 from app.extensions import db
@@ -437,7 +438,9 @@ def seed_organisations(log: Callable[[str], None]) -> None:
                 continue
             lead = person(demo.lead)
             org = org_services.create_organisation(lead, demo.details)
-            for email, roles in (*demo.team, *demo.invitations):
+            for email, roles in demo.team:
+                join_team(org, lead, person(email), roles)
+            for email, roles in demo.invitations:
                 org_services.invite_member(org, by=lead, email=email, roles=roles)
             org_services.save_application(org, by=lead, data=_dated(demo.application))
             for step in demo.steps:
@@ -483,7 +486,7 @@ def seed_training(log: Callable[[str], None]) -> None:
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         if org_services.membership_of(trainee, org.id) is None:
             lead = person(demo_email("Dr Morag MacLeod"))
-            org_services.invite_member(org, by=lead, email=trainee.email, roles=["specialist"])
+            join_team(org, lead, trainee, ["specialist"])
     member_ids = db.session.scalars(
         select(Membership.user_id).where(Membership.organisation_id == org.id)
     ).all()

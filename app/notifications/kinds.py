@@ -60,7 +60,7 @@ GROUPS = (
         "Your team",
         "Being added to a team; people joining or declining your invitations.",
         Delivery.IMMEDIATE,
-        ("team_added", "team_member_joined"),
+        ("team_added", "team_member_joined", "team_invitation_declined"),
     ),
     Group(
         "immersion",

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from app.core.policy import AUTHENTICATED, PUBLIC
+from app.core.policy import ANY_ACCOUNT, PUBLIC
 
-OWN_NOTIFICATIONS = AUTHENTICATED
+# Open before the email address is confirmed: a person's own notifications are no
+# organisation's data.
+OWN_NOTIFICATIONS = ANY_ACCOUNT
 UNSUBSCRIBE_LINK = PUBLIC

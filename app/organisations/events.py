@@ -24,6 +24,7 @@ TEAM = {
     "team.invited": "invited someone to the team",
     "team.invitation_resent": "resent an invitation",
     "team.invitation_cancelled": "cancelled an invitation",
+    "team.invitation_declined": "declined an invitation to the team",
     "team.joined": "joined the team from an invitation",
     "team.member_added": "added a team member",
     "team.roles_changed": "changed a team member's roles",

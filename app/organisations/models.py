@@ -64,6 +64,7 @@ class InvitationStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     CANCELLED = "cancelled"
+    DECLINED = "declined"
     EXPIRED = "expired"
 
 
@@ -217,19 +218,22 @@ class Invitation(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="invitations")
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
     @property
     def is_open(self) -> bool:
-        return self.accepted_at is None and self.cancelled_at is None
+        return self.accepted_at is None and self.cancelled_at is None and self.declined_at is None
 
     def status(self, now: datetime) -> InvitationStatus:
         if self.accepted_at:
             return InvitationStatus.ACCEPTED
         if self.cancelled_at:
             return InvitationStatus.CANCELLED
+        if self.declined_at:
+            return InvitationStatus.DECLINED
         if self.expires_at <= now:
             return InvitationStatus.EXPIRED
         return InvitationStatus.PENDING

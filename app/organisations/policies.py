@@ -130,10 +130,40 @@ INVITATION_LEAD = object_policy(
 
 def _not_an_auditor(user, view_args) -> int | None:
     # Auditor accounts are read-only by construction: they never join a team.
-    return 403 if user.has_role("auditor") else None
+    return 403 if user.is_authenticated and user.has_role("auditor") else None
 
 
 JOINER = Policy("authenticated:not-auditor", requires_login=True, object_check=_not_an_auditor)
+# Declining from the emailed link works signed out too (anyone holding the link may say
+# no), so declining never reveals whether the address has an account.
+DECLINER = Policy(
+    "invitation:decline-not-auditor", requires_login=False, object_check=_not_an_auditor
+)
+
+
+def _my_invitation(user):
+    def load(key):
+        invitation = db.session.get(Invitation, key) if isinstance(key, int) else None
+        if invitation is None or not user.email_verified:
+            return None
+        return invitation if invitation.email == user.email.strip().lower() else None
+
+    return load
+
+
+def _invitation_to_me(user, view_args) -> int | None:
+    refusal = _not_an_auditor(user, view_args)
+    if refusal is not None:
+        return refusal
+    g.invitation = _my_invitation(user)(view_args.get("invitation_id"))
+    return None if g.invitation is not None else 404
+
+
+# An invitation sent to the signed-in person's confirmed address (answered from the home
+# page); anyone else's is "not found".
+MY_INVITATION = Policy(
+    "invitation:addressed-to-me", requires_login=True, object_check=_invitation_to_me
+)
 # Applications waiting for screening: read by programme staff and auditors, decided by staff.
 SCREENING_READERS = roles(PROGRAMME_VIEWERS)
 PROGRAMME_STAFF_ONLY = roles(PROGRAMME_STAFF)

@@ -24,9 +24,11 @@ from app.organisations.forms import (
 )
 from app.organisations.models import NATIONS, Stage
 from app.organisations.policies import (
+    DECLINER,
     INVITATION_LEAD,
     JOINER,
     MEMBERSHIP_LEAD,
+    MY_INVITATION,
     ORG_HUB_LEAD,
     ORG_TRAINER,
     ORG_VIEWER,
@@ -263,13 +265,12 @@ def invite_member(org_id: int):
         except ServiceError as error:
             attach_error(form, error)
         else:
-            if result.membership is not None:
-                flash(
-                    f"{result.membership.user.name} is now on the team and has been told by email.",
-                    "success",
-                )
-            else:
-                flash(f"Invitation sent to {result.invitation.email}.", "success")
+            # The same words whoever the address belongs to (or whether it has an account).
+            flash(
+                f"Invitation sent to {result.invitation.email}. They join the team once they "
+                "accept it.",
+                "success",
+            )
             return redirect(url_for("organisations.show_team", org_id=org.id))
     return _render_team(org, invite_form=form, status=400)
 
@@ -331,8 +332,13 @@ def show_invitation(token: str):
         invitation = services.invitation_for_token(token)
     except ServiceError as error:
         return render_template("organisations/invitation_invalid.html", message=error.message), 400
+    conflict = services.staff_conflict(current_user) if current_user.is_authenticated else None
     return render_template(
-        "organisations/invitation.html", invitation=invitation, hub_roles=HUB_ROLES, token=token
+        "organisations/invitation.html",
+        invitation=invitation,
+        hub_roles=HUB_ROLES,
+        token=token,
+        conflict=conflict,
     )
 
 
@@ -346,6 +352,50 @@ def accept_invitation(token: str):
         return redirect(url_for("organisations.show_invitation", token=token))
     flash(f"Welcome to {membership.organisation.name}'s hub team.", "success")
     return redirect(url_for("organisations.show_organisation", org_id=membership.organisation_id))
+
+
+@bp.route("/invitations/<token>/decline", methods=["POST"])
+@access(DECLINER)
+def decline_invitation(token: str):
+    try:
+        invitation = services.decline_invitation(token, user=current_user)
+    except ServiceError as error:  # the link is no longer open: nothing to decline
+        refuse()
+        return render_template("organisations/invitation_invalid.html", message=error.message), 400
+    flash(
+        f"You declined the invitation to {invitation.organisation.name}'s hub team. "
+        "The hub lead has been told.",
+        "info",
+    )
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/my-invitations/<int:invitation_id>/accept", methods=["POST"])
+@access(MY_INVITATION)
+def accept_my_invitation(invitation_id: int):
+    try:
+        membership = services.accept_invitation_for(invitation_id, user=current_user)
+    except ServiceError as error:
+        refused(error)
+        return redirect(url_for("public.home"))
+    flash(f"Welcome to {membership.organisation.name}'s hub team.", "success")
+    return redirect(url_for("organisations.show_organisation", org_id=membership.organisation_id))
+
+
+@bp.route("/my-invitations/<int:invitation_id>/decline", methods=["POST"])
+@access(MY_INVITATION)
+def decline_my_invitation(invitation_id: int):
+    try:
+        invitation = services.decline_invitation_for(invitation_id, user=current_user)
+    except ServiceError as error:
+        refused(error)
+    else:
+        flash(
+            f"You declined the invitation to {invitation.organisation.name}'s hub team. "
+            "The hub lead has been told.",
+            "info",
+        )
+    return redirect(url_for("public.home"))
 
 
 # --- trainers: lists, queue, screening -------------------------------------------------

@@ -1,5 +1,17 @@
-"""The team: invitations (sent, resent, cancelled, accepted), members and their hub roles,
-and the team's composition against the roles the programme requires."""
+"""The team: invitations (sent, resent, cancelled, accepted, declined), members and their
+hub roles, and the team's composition against the roles the programme requires.
+
+Nobody is put on a team without saying yes: every address a hub lead adds gets an
+invitation, whether or not it has an account, and the lead is told the same ("invitation
+sent") either way, so the page never reveals who has an account. An invitation is
+accepted from its emailed link or from the invitee's home page, by an account whose
+confirmed address is the one invited; superhub staff cannot accept (a conflict of
+interest), and anyone may decline.
+
+Public: invite_member, resend_invitation, cancel_invitation, invitation_for_token,
+accept_invitation, decline_invitation, accept_invitation_for, decline_invitation_for,
+invitations_waiting_for, staff_conflict, change_member_roles, remove_member,
+team_composition, team_members."""
 
 from __future__ import annotations
 
@@ -12,6 +24,7 @@ from datetime import timedelta
 
 from flask import url_for
 from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +35,7 @@ from app.core.db import utcnow
 from app.core.errors import NotFound, ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
+from app.core.roles import ROLE_LABELS, STAFF
 from app.extensions import db
 from app.notifications.services import notify
 from app.organisations import journey
@@ -56,53 +70,30 @@ def _token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class InviteResult:
-    membership: Membership | None = None
-    invitation: Invitation | None = None
+    invitation: Invitation
 
 
 def invite_member(org: Organisation, *, by: User, email: str, roles) -> InviteResult:
-    """Add an existing user at once, or email an invitation to register and join."""
+    """Email an invitation to join the team, whoever the address belongs to.
+
+    What the lead sees does not depend on whether the address has an account (active,
+    deactivated, staff or none): the same invitation is made and the same answer given.
+    Only someone already on the team, or an invitation already waiting, is refused, and
+    the team page shows both of those to the lead anyway."""
     _require_lead(by, org)
     _require_open(org)
     email = auth_services.normalise_email(email)
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
         raise ServiceError("Enter a valid email address.", field="email")
     roles = _clean_roles(roles)
-    user = auth_services.get_user_by_email(email)
-    if user is not None and membership_of(user, org.id) is not None:
+    if _member_by_email(org, email) is not None:
         raise ServiceError(f"{email} is already on the team.", field="email")
-    open_invite = db.session.scalar(
-        select(Invitation).where(
-            Invitation.organisation_id == org.id,
-            Invitation.email == email,
-            Invitation.accepted_at.is_(None),
-            Invitation.cancelled_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
-    )
-    if open_invite is not None:
+    if _open_invitation(org, email) is not None:
         raise ServiceError(
             f"{email} already has an invitation waiting. Resend it from the list below.",
             field="email",
         )
     _touch(org)
-    if user is not None and user.is_active:
-        membership = _add_member(org, user, roles, by=by)
-        notify(
-            [user],
-            subject=f"You have been added to {org.name}'s hub team",
-            template="team_added",
-            org=org,
-            roles=[HUB_ROLES[r] for r in roles],
-            by=by,
-            link=url_for("organisations.show_organisation", org_id=org.id, _external=True),
-        )
-        return InviteResult(membership=membership)
-    if user is not None:
-        raise ServiceError(
-            f"{email} has a deactivated account. Ask the superhub administrator about it.",
-            field="email",
-        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         organisation_id=org.id,
@@ -123,6 +114,27 @@ def invite_member(org: Organisation, *, by: User, email: str, roles) -> InviteRe
     )
     _send_invitation(invitation, token, by)
     return InviteResult(invitation=invitation)
+
+
+def _member_by_email(org: Organisation, email: str) -> Membership | None:
+    return db.session.scalar(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == org.id, User.email == email)
+    )
+
+
+def _open_invitation(org: Organisation, email: str) -> Invitation | None:
+    return db.session.scalar(
+        select(Invitation).where(
+            Invitation.organisation_id == org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+            Invitation.declined_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    )
 
 
 def _send_invitation(invitation: Invitation, token: str, by: User) -> None:
@@ -152,7 +164,7 @@ def resend_invitation(org: Organisation, *, by: User, invitation_id: int) -> Inv
     _require_open(org)
     invitation = _invitation_in(org, invitation_id)
     if not invitation.is_open:
-        raise ServiceError("This invitation was already accepted or cancelled.")
+        raise ServiceError("This invitation was already accepted, declined or cancelled.")
     token = secrets.token_urlsafe(32)
     invitation.token_hash = _token_hash(token)
     invitation.sent_at = utcnow()
@@ -174,7 +186,7 @@ def cancel_invitation(org: Organisation, *, by: User, invitation_id: int) -> Inv
     _require_open(org)
     invitation = _invitation_in(org, invitation_id)
     if not invitation.is_open:
-        raise ServiceError("This invitation was already accepted or cancelled.")
+        raise ServiceError("This invitation was already accepted, declined or cancelled.")
     invitation.cancelled_at = utcnow()
     _touch(org)
     audit.record(
@@ -188,7 +200,8 @@ def cancel_invitation(org: Organisation, *, by: User, invitation_id: int) -> Inv
 
 
 def invitation_for_token(token: str) -> Invitation:
-    """The open invitation behind a link; ServiceError when unknown, used, cancelled or expired."""
+    """The open invitation behind a link; ServiceError when unknown, used, cancelled,
+    declined or expired."""
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token))
     )
@@ -197,42 +210,102 @@ def invitation_for_token(token: str) -> Invitation:
             "This invitation link is not valid. It may have been replaced by a newer one: "
             "check your latest email, or ask your hub lead to resend it."
         )
+    _check_open(invitation)
+    return invitation
+
+
+def _check_open(invitation: Invitation) -> None:
     if invitation.accepted_at is not None:
         raise ServiceError("This invitation has already been used. Log in to see your team.")
+    if invitation.declined_at is not None:
+        raise ServiceError("This invitation was declined, so it can no longer be used.")
     if invitation.cancelled_at is not None:
         raise ServiceError("This invitation was cancelled by the hub lead.")
     if invitation.expires_at <= utcnow():
         raise ServiceError("This invitation has expired. Ask your hub lead to send a new one.")
     if invitation.organisation.stage in journey.CLOSED_STAGES:
         raise ServiceError("This organisation is no longer in the programme.")
-    return invitation
 
 
-def accept_invitation(token: str, *, user: User) -> Membership:
-    """Join the team from an invitation link, signed in with the invited email address."""
-    invitation = invitation_for_token(token)
+def staff_conflict(user: User) -> str | None:
+    """Why `user` may not join an applicant's team (they hold a superhub staff role), or
+    None. Staff screen, review and approve these teams' work: being on one would be a
+    conflict of interest."""
+    held = sorted(user.roles & STAFF)
+    if not held:
+        return None
+    labels = ", ".join(ROLE_LABELS[r].lower() for r in held)
+    return (
+        f"You hold a superhub staff role ({labels}), so you cannot join an applicant "
+        "organisation's hub team: staff screen, review and approve these teams' work, and "
+        "being on one would be a conflict of interest. You can decline the invitation. If "
+        "you should no longer be staff, ask an administrator to remove the role first."
+    )
+
+
+def _check_can_accept(invitation: Invitation, user: User) -> None:
+    if not user.email_verified:
+        raise ServiceError(
+            "Confirm your email address first: open the link we emailed you when you "
+            "registered (you can ask for a new one from your home page)."
+        )
     if auth_services.normalise_email(user.email) != invitation.email:
         raise ServiceError(
             f"This invitation was sent to {invitation.email}, but you are signed in as "
             f"{user.email}. Log out, then register or log in with {invitation.email}."
         )
+    conflict = staff_conflict(user)
+    if conflict:
+        raise ServiceError(conflict)
+
+
+def accept_invitation(token: str, *, user: User) -> Membership:
+    """Join the team from an invitation link, signed in with the invited, confirmed address."""
+    return _accept(invitation_for_token(token), user)
+
+
+def accept_invitation_for(invitation_id: int, *, user: User) -> Membership:
+    """Join the team from the home page: an invitation sent to the user's confirmed address."""
+    return _accept(_invitation_for_user(invitation_id, user), user)
+
+
+def _invitation_for_user(invitation_id: int, user: User) -> Invitation:
+    invitation = (
+        db.session.get(Invitation, invitation_id) if isinstance(invitation_id, int) else None
+    )
+    if (
+        invitation is None
+        or not user.email_verified
+        or invitation.email != auth_services.normalise_email(user.email)
+    ):
+        raise NotFound(invitation_id)  # not theirs: its existence is not confirmed
+    _check_open(invitation)
+    return invitation
+
+
+def _accept(invitation: Invitation, user: User) -> Membership:
+    _check_can_accept(invitation, user)
     org = invitation.organisation
     invitation.accepted_at = utcnow()
     invitation.accepted_by_id = user.id
     membership = membership_of(user, org.id)
     if membership is None:
-        membership = _add_member(org, user, invitation.roles, by=user, via_invitation=True)
-    else:  # added directly in the meantime: merge the roles
-        added = [role for role in invitation.roles if not membership.has_role(role)]
-        for role in added:
-            membership.role_links.append(TeamRole(role=role))
-        audit.record(
-            "team.roles_changed",
-            actor=user,
-            subject=membership,
-            organisation_id=org.id,
-            details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
-        )
+        try:
+            # Two accepts at once (two tabs, or this invitation and another): the unique
+            # membership lets one in, and the other merges its roles below.
+            with db.session.begin_nested():
+                membership = _add_member(org, user, invitation.roles, by=user, via_invitation=True)
+        except IntegrityError:
+            membership = db.session.scalar(
+                select(Membership).where(
+                    Membership.organisation_id == org.id, Membership.user_id == user.id
+                )
+            )
+            if membership is None:
+                raise
+            _merge_roles(membership, invitation, user)
+    else:  # added another way in the meantime: no second membership, merge the roles
+        _merge_roles(membership, invitation, user)
     _touch(org)
     notify(
         [lead for lead in hub_leads(org) if lead.id != user.id],
@@ -246,10 +319,98 @@ def accept_invitation(token: str, *, user: User) -> Membership:
     return membership
 
 
+def _merge_roles(membership: Membership, invitation: Invitation, user: User) -> None:
+    added = [role for role in invitation.roles if not membership.has_role(role)]
+    for role in added:
+        membership.role_links.append(TeamRole(role=role))
+    audit.record(
+        "team.roles_changed",
+        actor=user,
+        subject=membership,
+        organisation_id=membership.organisation_id,
+        details={"member": user.email, "added": added, "removed": [], "via": "invitation"},
+    )
+
+
+def decline_invitation(token: str, *, user: User | None = None) -> Invitation:
+    """Say no from the emailed link. Anyone holding the link may decline, signed in or not,
+    so declining says nothing about whether the address has an account."""
+    return _decline(invitation_for_token(token), user)
+
+
+def decline_invitation_for(invitation_id: int, *, user: User) -> Invitation:
+    """Say no from the home page."""
+    return _decline(_invitation_for_user(invitation_id, user), user)
+
+
+def _decline(invitation: Invitation, user: User | None) -> Invitation:
+    org = invitation.organisation
+    invitation.declined_at = utcnow()
+    _touch(org)
+    # The history the lead reads names the invited address either way; an account is
+    # named as the actor only when it is the invited one (so the lead learns nothing new).
+    invitee = (
+        user
+        if user is not None
+        and user.is_authenticated
+        and auth_services.normalise_email(user.email) == invitation.email
+        else None
+    )
+    audit.record(
+        "team.invitation_declined",
+        actor=invitee,
+        subject=invitation,
+        organisation_id=org.id,
+        details={"email": invitation.email},
+    )
+    # The leads learn the address they typed was declined, never whose account it is.
+    notify(
+        hub_leads(org),
+        subject=f"The invitation to {invitation.email} was declined",
+        template="team_invitation_declined",
+        org=org,
+        invitation=invitation,
+        roles=[HUB_ROLES[r] for r in invitation.roles],
+        link=url_for("organisations.show_team", org_id=org.id, _external=True),
+    )
+    return invitation
+
+
+@dataclass(frozen=True)
+class WaitingInvitation:
+    invitation: Invitation
+    conflict: str | None
+
+
+def invitations_waiting_for(user: User) -> list[WaitingInvitation]:
+    """Open invitations sent to `user`'s confirmed address, however they registered, with
+    why they cannot accept (staff), newest first; none before the address is confirmed."""
+    if not user.is_authenticated or not user.email_verified:
+        return []
+    rows = db.session.scalars(
+        select(Invitation)
+        .join(Organisation, Organisation.id == Invitation.organisation_id)
+        .where(
+            Invitation.email == auth_services.normalise_email(user.email),
+            Invitation.accepted_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+            Invitation.declined_at.is_(None),
+            Invitation.expires_at > utcnow(),
+            Organisation.stage.not_in(list(journey.CLOSED_STAGES)),
+        )
+        .options(joinedload(Invitation.organisation), joinedload(Invitation.invited_by))
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
+    ).all()
+    conflict = staff_conflict(user)
+    return [WaitingInvitation(invitation, conflict) for invitation in rows]
+
+
 def _add_member(
     org: Organisation, user: User, roles: list[str], *, by: User, via_invitation: bool = False
 ) -> Membership:
-    membership = Membership(organisation_id=org.id, user_id=user.id, added_by_id=by.id)
+    # Through the relationship, so an `org.memberships` already loaded in this request
+    # (the leads told of the last join) includes the new member.
+    membership = Membership(organisation=org, user=user, added_by_id=by.id)
     membership.role_links = [TeamRole(role=r) for r in roles]
     db.session.add(membership)
     db.session.flush()

@@ -224,6 +224,10 @@ def home():
             impact=public_services.impact(),
             full=False,
         )
+    invitations = []
+    if not current_user.email_verified:
+        # An unconfirmed account sees no organisation, only how to confirm its address.
+        return render_template("public/home.html", user=current_user, unverified=True)
     if current_user.is_authenticated:
         from app.immersion.services import pending_evaluations
 
@@ -231,12 +235,15 @@ def home():
         from app.organisations import services as organisation_services
 
         organisations = organisation_services.organisations_of(current_user)
+        invitations = organisation_services.invitations_waiting_for(current_user)
         if current_user.has_role("trainer"):
             queue_size = organisation_services.stage_counts()["submitted"]
     return render_template(
         "public/home.html",
         user=current_user,
         organisations=organisations,
+        invitations=invitations,
         queue_size=queue_size,
         evaluations=evaluations,
+        unverified=False,
     )

@@ -13,7 +13,7 @@ from app.core import clock
 from app.extensions import db
 from tests.factories.certificates import approved_hub, flip_byte, pdf_bytes_of, reload, write
 from tests.factories.immersion import book, make_cohort, record, sessions_of
-from tests.factories.organisations import count, reload_org
+from tests.factories.organisations import count, join_team, reload_org
 from tests.factories.readiness import complete_training, form_file
 from tests.helpers import events, login, page_text
 from tests.querycount import count_queries
@@ -108,12 +108,11 @@ def test_the_hub_lead_downloads_the_stored_pdf(client, hub):
 def test_an_ordinary_member_or_stranger_cannot_download_the_hub_certificate(
     app, client, hub, make_user
 ):
-    from app.organisations import services as org_services
 
     org, cert, lead, *_ = hub
     member = make_user()
     with app.test_request_context():
-        org_services.invite_member(org, by=lead, email=member.email, roles=["coordinator"])
+        join_team(org, lead, member, ["coordinator"])
         db.session.commit()
     login(client, member.email)
     assert client.get(f"/certificates/{cert.id}/download").status_code == 404

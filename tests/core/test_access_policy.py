@@ -306,6 +306,41 @@ MATRIX = [
         dict(anonymous=302, applicant=302, trainer=302, auditor=403, admin=302),
     ),
     (
+        "POST",
+        "/organisations/invitations/not-a-real-token/decline",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/organisations/my-invitations/{invitation}/accept",
+        dict(anonymous=302, applicant=404, trainer=404, auditor=403, admin=404),
+    ),
+    (
+        "POST",
+        "/organisations/my-invitations/{invitation}/decline",
+        dict(anonymous=302, applicant=404, trainer=404, auditor=403, admin=404),
+    ),
+    (
+        "GET",
+        "/account/check-email",
+        dict(anonymous=200, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "POST",
+        "/account/check-email/resend",
+        dict(anonymous=302, applicant=302, trainer=302, auditor=302, admin=302),
+    ),
+    (
+        "GET",
+        "/account/verify-email/not-a-real-token",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
+        "POST",
+        "/account/verify-email/not-a-real-token",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
+    (
         "GET",
         "/training",
         dict(anonymous=302, applicant=200, trainer=200, auditor=200, admin=200),
@@ -735,9 +770,9 @@ def other_organisation(module_world):
         org = services.create_organisation(
             lead, OrganisationDetails(name="Elsewhere Hospice", org_type="hospice", nation="wales")
         )
-        member = services.invite_member(
-            org, by=lead, email=coordinator.email, roles=["coordinator"]
-        ).membership
+        from tests.factories.organisations import join_team
+
+        member = join_team(org, lead, coordinator, ["coordinator"])
         invitation = services.invite_member(
             org, by=lead, email="newcomer@example.org", roles=["specialist"]
         ).invitation
@@ -965,6 +1000,8 @@ AUDITOR_SELF_SERVICE = {
     "auth.mfa_enable": "their own two-step verification",
     "auth.mfa_recovery_codes": "their own recovery codes",
     "auth.mfa_disable": "their own two-step verification",
+    "auth.resend_verification": "a new link to confirm their own address",
+    "auth.verify_email": "confirming their own address from the emailed link",
     "certificates.check_pdf": "the public PDF check: reads an upload, stores nothing",
     "notifications.mark_read": "their own notifications",
     "notifications.mark_all_read": "their own notifications",

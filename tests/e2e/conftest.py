@@ -229,6 +229,21 @@ def emails_to(live_app):
     return find
 
 
+@pytest.fixture
+def confirmation_link(emails_to):
+    """confirmation_link(address) -> the newest email-confirmation link sent to it (a new
+    registration must confirm its address before it sees any organisation)."""
+
+    def find(address: str) -> str:
+        for message in reversed(emails_to(address)):
+            match = re.search(r"(http://\S+/account/verify-email/\S+)", message.body)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no confirmation link was emailed to {address}")
+
+    return find
+
+
 _ALREADY_CLEAN: set[str] = set()
 # axe.run with every rule, as axe-playwright-python runs it, bringing back only the
 # violations: the rest of the result (every rule that passed or did not apply) is most of

@@ -24,6 +24,7 @@ from tests.conftest import PASSWORD, build_app
 from tests.core.test_jobs_rq import REDIS_URL, _redis_up, flask_jobs
 from tests.e2e.conftest import served
 from tests.e2e.helpers import flash, main_nav
+from tests.factories.organisations import join_team
 from tests.smtp import SmtpSink
 
 pytestmark = pytest.mark.e2e
@@ -86,9 +87,7 @@ def world(app):
         db.session.commit()
         org = orgs.create_organisation(people["lead"], details(name=ORG))
         orgs.save_application(org, by=people["lead"], data=dict(COMPLETE_APPLICATION))
-        orgs.invite_member(
-            org, by=people["lead"], email=people["coordinator"].email, roles=["coordinator"]
-        )
+        join_team(org, people["lead"], people["coordinator"], ["coordinator"])
         db.session.commit()
         orgs.submit_application(org, by=people["lead"])
         db.session.commit()

@@ -25,6 +25,7 @@ from app.core import clock
 from tests.e2e.helpers import error_summary as problem
 from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
+from tests.factories.organisations import join_team
 from tests.factories.readiness import verify_agreements
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +64,7 @@ def organisation_in_training(live_app, lead, team, name: str, *, verified: bool)
             services.OrganisationDetails(name=name, org_type="hospice", nation="scotland"),
         )
         for account, roles in team:
-            services.invite_member(org, by=lead_user, email=account[0], roles=roles)
+            join_team(org, lead_user, get_user_by_email(account[0]), roles)
         org.stage = "in_training"
         db.session.flush()
         if verified:

@@ -49,6 +49,15 @@ def register(page: Page, *, name: str, password: str, email: str | None = None) 
     page.get_by_role("button", name="Create account").click()
 
 
+def confirm_address(page: Page, link: str, assert_accessible) -> None:
+    """Open the emailed confirmation link and press its button (nothing changes on GET)."""
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1, name="Confirm your email address")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(flash(page, "your email address is confirmed")).to_be_visible()
+
+
 def log_in(page: Page, email: str, password: str, assert_accessible) -> None:
     page.goto("/account/login")
     expect(page.get_by_role("heading", level=1, name="Log in")).to_be_visible()
@@ -91,7 +100,13 @@ def decide(page: Page, decision: str, message: str) -> None:
 
 
 def test_organisation_journey_from_registration_to_training(
-    page: Page, new_context, assert_accessible, create_account, emails_to, unique_email
+    page: Page,
+    new_context,
+    assert_accessible,
+    create_account,
+    emails_to,
+    unique_email,
+    confirmation_link,
 ):
     lead_email = unique_email("lead")
     coordinator_email = unique_email("coordinator")
@@ -105,7 +120,11 @@ def test_organisation_journey_from_registration_to_training(
     expect(page.get_by_role("heading", level=1, name="Create an account")).to_be_visible()
     assert_accessible(page)
     register(page, name=LEAD_NAME, email=lead_email, password=LEAD_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page).to_have_url(re.compile(r"/account/check-email$"))
+    expect(page.get_by_role("heading", level=1, name="Check your email")).to_be_visible()
+    assert_accessible(page)
+    confirm_address(page, confirmation_link(lead_email), assert_accessible)
+    log_in(page, lead_email, LEAD_PASSWORD, assert_accessible)
     expect(page.get_by_role("heading", level=1, name=f"Welcome, {LEAD_NAME}")).to_be_visible()
     expect(page.get_by_text("You are not on an organisation's hub team yet.")).to_be_visible()
     assert_accessible(page)
@@ -201,7 +220,14 @@ def test_organisation_journey_from_registration_to_training(
     expect(coordinator.get_by_label("Email address")).to_have_value(coordinator_email)
     assert_accessible(coordinator)
     register(coordinator, name=COORDINATOR_NAME, password=COORDINATOR_PASSWORD)
-    # Back on the invitation, now signed in with the invited address.
+    # The address is confirmed from the emailed link, then the coordinator logs in and is
+    # back on the invitation, signed in with the invited address.
+    expect(coordinator).to_have_url(re.compile(r"/account/check-email$"))
+    confirm_address(coordinator, confirmation_link(coordinator_email), assert_accessible)
+    expect(coordinator).to_have_url(re.compile(r"/account/login\?next="))
+    coordinator.get_by_label("Email address").fill(coordinator_email)
+    coordinator.get_by_label("Password", exact=True).fill(COORDINATOR_PASSWORD)
+    coordinator.get_by_role("button", name="Log in").click()
     expect(coordinator).to_have_url(invitation_link)
     expect(
         main_nav(coordinator).get_by_role("link", name=re.compile(COORDINATOR_NAME))

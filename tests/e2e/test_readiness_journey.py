@@ -25,6 +25,7 @@ from app.core import clock
 from app.demo.files import one_page_pdf
 from tests.e2e.helpers import flash, main_nav, requirement
 from tests.e2e.test_journeys import log_in, open_login
+from tests.factories.organisations import join_team
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +97,7 @@ def team_in_training(live_app, create_account, org_name: str, *, train: bool = T
             services.OrganisationDetails(name=org_name, org_type="hospice", nation="wales"),
         )
         for role, member in members.items():
-            services.invite_member(org, by=lead_user, email=member[0], roles=[role])
+            join_team(org, lead_user, get_user_by_email(member[0]), [role])
         org.stage = "in_training"
         db.session.flush()
         assert services.team_composition(org).complete

@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_journeys import log_in, open_login
+from tests.factories.organisations import join_team
 
 
 def _team_in_training(live_app, create_account):
@@ -27,7 +28,7 @@ def _team_in_training(live_app, create_account):
                 name="Rowan Tree Hospice", org_type="hospice", nation="england"
             ),
         )
-        services.invite_member(org, by=lead_user, email=coordinator[0], roles=["coordinator"])
+        join_team(org, lead_user, get_user_by_email(coordinator[0]), ["coordinator"])
         org.stage = "in_training"
         db.session.commit()
         org_id = org.id

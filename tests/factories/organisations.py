@@ -2,7 +2,7 @@
 
 `make_organisation(stage="submitted", lead=None, members={"coordinator": user})` registers
 an organisation with `create_organisation`, fills the application with `save_application`,
-adds members with `invite_member` (existing users join at once), then moves it along the
+adds members with `join_team` (an invitation each member accepts), then moves it along the
 journey with the real transitions (`submit_application`, `accept_application`,
 `decline_application`, `withdraw`). Stages that have no service yet (`readiness_review`,
 `approved`, `launched`) are set directly after `in_training`.
@@ -109,7 +109,7 @@ def organisation_factory(app, make_user):
 
     - `lead`: the hub lead (a new applicant when None);
     - `members`: {"coordinator": user} or {("facilitator", "specialist"): user} or
-      [(user, ["coordinator"])]; added with `invite_member` before the stage moves;
+      [(user, ["coordinator"])]; invited and accepted (`join_team`) before the stage moves;
     - `complete`: fill every required application field (default True; draft only);
     - `trainer`: who decides (a new trainer when needed and None);
     - `withdrawn_from`: the open stage to withdraw from when `stage="withdrawn"`;
@@ -133,7 +133,7 @@ def organisation_factory(app, make_user):
             if complete or stage != "draft":
                 services.save_application(org, by=lead, data=dict(COMPLETE_APPLICATION))
             for user, roles in _members(members):
-                services.invite_member(org, by=lead, email=user.email, roles=roles)
+                join_team(org, lead, user, roles)
             db.session.commit()
 
             target = withdrawn_from if stage == "withdrawn" else stage
@@ -159,6 +159,13 @@ def organisation_factory(app, make_user):
         return org
 
     return make
+
+
+def join_team(org, lead, user, roles) -> Membership:
+    """`lead` invites `user` (an account with a confirmed address) and `user` accepts, as
+    the portal asks: the way a test puts someone on a team. Needs a request context."""
+    invitation = services.invite_member(org, by=lead, email=user.email, roles=list(roles))
+    return services.accept_invitation_for(invitation.invitation.id, user=user)
 
 
 def clear_outbox() -> None:

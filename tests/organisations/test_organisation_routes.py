@@ -26,13 +26,14 @@ from tests.factories.organisations import (
     COMPLETE_APPLICATION_FORM,
     DETAILS_FORM,
     clear_outbox,
+    join_team,
     membership,
     outbox_to,
     reload_org,
     snapshot,
     stage_changes,
 )
-from tests.helpers import events, field_errors, login
+from tests.helpers import confirm_email, events, field_errors, login
 from tests.querycount import count_queries
 
 
@@ -374,7 +375,7 @@ def invite(client, org, email, roles=("coordinator",)):
     return client.post(f"{team_url(org)}/invite", data={"email": email, "roles": list(roles)})
 
 
-def test_inviting_an_existing_user_adds_them_directly(
+def test_inviting_an_existing_account_says_invitation_sent_and_adds_nobody(
     make_organisation, make_user, lead_client, lead
 ):
     sam = make_user(name="Sam Specialist")
@@ -382,11 +383,12 @@ def test_inviting_an_existing_user_adds_them_directly(
     clear_outbox()
     response = invite(lead_client, org, sam.email.upper(), roles=("specialist",))
     assert response.status_code == 302
-    page = lead_client.get(team_url(org))
-    assert "Sam Specialist is now on the team and has been told by email" in page_text(page)
-    assert membership(org.id, sam).roles == {"specialist"}
+    page = page_text(lead_client.get(team_url(org)))
+    assert f"Invitation sent to {sam.email}. They join the team once they accept it." in page
+    assert "Sam Specialist" not in page  # no name until they accept
+    assert membership(org.id, sam) is None
     [message] = outbox_to(sam.email)
-    assert f"/organisations/{org.id}" in message.body
+    assert "/organisations/invitations/" in message.body
 
 
 def test_inviting_a_new_email_sends_an_invitation_link(make_organisation, lead_client, lead):
@@ -476,7 +478,15 @@ def test_accepting_an_invitation_by_registering_from_the_link(
         },
     )
     assert registered.status_code == 302
-    assert registered.headers["Location"] == path
+    assert registered.headers["Location"] == "/account/check-email"
+    assert "We have sent an email to <strong>callum@example.org</strong>" in page_text(
+        visitor.get("/account/check-email")
+    )
+    # Nobody is signed in until the address is confirmed and they log in.
+    assert visitor.post(path).headers["Location"].startswith("/account/login")
+    confirmed = confirm_email(visitor, "callum@example.org")
+    assert confirmed.headers["Location"] == f"/account/login?next={path}"
+    assert login(visitor, "callum@example.org", next_url=path).headers["Location"] == path
     assert "Join the team" in page_text(visitor.get(path))
     joined = visitor.post(path)
     assert joined.status_code == 302
@@ -584,7 +594,7 @@ def test_expired_cancelled_and_replaced_links(app, make_organisation, lead_clien
         f"/organisations/{org.id}/invitations/{by_email['cancelled@example.org'].id}/cancel",
         follow_redirects=True,
     )
-    assert "already accepted or cancelled" in page_text(again)
+    assert "already accepted, declined or cancelled" in page_text(again)
     assert snapshot() == before
 
 
@@ -651,8 +661,10 @@ def test_composition_shows_what_is_missing(app, make_organisation, make_user, le
     overview = page_text(lead_client.get(f"/organisations/{org.id}"))
     assert "Still needed: Coordinator, Facilitator, Specialist." in overview
 
-    invite(lead_client, org, make_user().email, roles=("coordinator", "facilitator"))
-    invite(lead_client, org, make_user().email, roles=("specialist",))
+    with app.test_request_context():
+        join_team(org, lead, make_user(), ("coordinator", "facilitator"))
+        join_team(org, lead, make_user(), ("specialist",))
+        db.session.commit()
     text = page_text(lead_client.get(team_url(org)))
     assert "The team meets the programme's rule." in text
     assert "Still needed" not in text
@@ -1064,10 +1076,8 @@ def _add_organisations(app, n, start):
                 }
                 | {"expected_spokes": 10},
             )
-            services.invite_member(org, by=people[0], email=people[1].email, roles=["coordinator"])
-            services.invite_member(
-                org, by=people[0], email=people[2].email, roles=["facilitator", "specialist"]
-            )
+            join_team(org, people[0], people[1], ["coordinator"])
+            join_team(org, people[0], people[2], ["facilitator", "specialist"])
             services.submit_application(org, by=people[0])
         db.session.commit()
 

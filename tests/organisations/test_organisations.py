@@ -61,7 +61,6 @@ def invite_new(org, lead, email="newcomer@example.org", roles=("coordinator",)):
     clear_outbox()
     result = services.invite_member(org, by=lead, email=email, roles=list(roles))
     db.session.commit()
-    assert result.membership is None
     [message] = outbox_to(email.strip().lower())
     return result.invitation, token_from(message)
 
@@ -586,7 +585,7 @@ def test_stepper_marks_the_current_step():
 # --- the team and invitations ----------------------------------------------------------
 
 
-def test_inviting_an_existing_user_adds_them_at_once_and_emails_them(
+def test_inviting_an_existing_account_sends_an_invitation_and_adds_nobody(
     make_organisation, make_user, lead
 ):
     specialist = make_user(email="Sam.Specialist@example.org")
@@ -596,14 +595,13 @@ def test_inviting_an_existing_user_adds_them_at_once_and_emails_them(
         org, by=lead, email="  SAM.specialist@EXAMPLE.org ", roles=["specialist", "facilitator"]
     )
     db.session.commit()
-    assert result.invitation is None
-    added = membership(org.id, specialist)
-    assert added.roles == {"specialist", "facilitator"}
-    assert added.added_by_id == lead.id
+    assert result.invitation.email == "sam.specialist@example.org"
+    assert membership(org.id, specialist) is None  # nobody joins without accepting
     [message] = outbox_to(specialist.email)
-    assert "added to" in message.subject
+    assert message.subject.endswith(f"Join {org.name}'s ECHO hub team")
     assert "Facilitator, Specialist" in message.body
-    [event] = events("team.member_added")
+    assert events("team.member_added") == []
+    [event] = events("team.invited")
     assert event.details["roles"] == ["facilitator", "specialist"]
 
 
@@ -672,11 +670,14 @@ def test_unknown_roles_are_refused(make_organisation, lead):
         services.invite_member(org, by=lead, email="x@example.org", roles=["superuser"])
 
 
-def test_a_deactivated_account_cannot_be_added(make_organisation, make_user, lead):
+def test_a_deactivated_account_is_invited_like_any_address(make_organisation, make_user, lead):
     gone = make_user(active=False)
     org = make_organisation(lead=lead)
-    with pytest.raises(ServiceError, match="deactivated"):
-        services.invite_member(org, by=lead, email=gone.email, roles=["coordinator"])
+    result = services.invite_member(org, by=lead, email=gone.email, roles=["coordinator"])
+    db.session.commit()
+    # The lead learns nothing about the account; its owner cannot sign in to accept.
+    assert result.invitation.email == gone.email
+    assert membership(org.id, gone) is None
 
 
 def test_only_the_lead_invites(make_organisation, make_user):
@@ -727,9 +728,9 @@ def test_expired_and_cancelled_and_unknown_links(make_organisation, lead):
     for token in ("", "nonsense", expiring_token + "x"):
         with pytest.raises(ServiceError, match="not valid"):
             services.invitation_for_token(token)
-    with pytest.raises(ServiceError, match="already accepted or cancelled"):
+    with pytest.raises(ServiceError, match="already accepted, declined or cancelled"):
         services.cancel_invitation(org, by=lead, invitation_id=cancelled.id)
-    with pytest.raises(ServiceError, match="already accepted or cancelled"):
+    with pytest.raises(ServiceError, match="already accepted, declined or cancelled"):
         services.resend_invitation(org, by=lead, invitation_id=cancelled.id)
 
 
@@ -774,7 +775,7 @@ def test_a_person_with_a_waiting_invitation_is_not_added_twice(make_organisation
     assert joined.roles == {"specialist"}
 
 
-def test_accepting_an_old_invitation_after_being_added_directly_merges_roles(
+def test_accepting_an_old_invitation_after_joining_another_way_merges_roles(
     make_organisation, make_user, lead
 ):
     org = make_organisation(lead=lead)
@@ -782,7 +783,8 @@ def test_accepting_an_old_invitation_after_being_added_directly_merges_roles(
     invitation.expires_at = utcnow() - timedelta(days=1)
     db.session.commit()
     both = make_user(email="both@example.org")
-    services.invite_member(org, by=lead, email=both.email, roles=["coordinator"])
+    second = services.invite_member(org, by=lead, email=both.email, roles=["coordinator"])
+    services.accept_invitation_for(second.invitation.id, user=both)  # from the home page
     db.session.commit()
     clear_outbox()
     services.resend_invitation(org, by=lead, invitation_id=invitation.id)

@@ -22,6 +22,7 @@ from tests.factories.immersion import attend_immersion
 from tests.factories.notifications import tell_at_once
 from tests.factories.organisations import (
     clear_outbox,
+    join_team,
     outbox_to,
     reload_org,
 )
@@ -747,9 +748,7 @@ def post_answer(browser, org, key, **data):
 def test_each_kind_of_answer_through_the_page(app, org, lead, coordinator, lead_client, make_user):
     it_person = make_user(name="Ifan IT")
     with services_context(app):
-        from app.organisations import services as org_services
-
-        org_services.invite_member(org, by=lead, email=it_person.email, roles=["it_support"])
+        join_team(org, lead, it_person, ["it_support"])
         db.session.commit()
     coord = client_for(app, coordinator)
     it = client_for(app, it_person)

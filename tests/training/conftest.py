@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.organisations import services as org_services
+from tests.factories.organisations import join_team
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def team(app, make_user):
                 name="Oak Hospice", org_type="hospice", nation="england"
             ),
         )
-        org_services.invite_member(org, by=lead, email=coordinator.email, roles=["coordinator"])
+        join_team(org, lead, coordinator, ["coordinator"])
         org.stage = "in_training"
         db.session.commit()
     return org, lead, coordinator

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.organisations import services as org_services
 from app.organisations.models import Organisation
 from app.training import services
 from app.training.content import ContentError, load_curriculum, minimum_bank
 from app.training.models import CheckAttempt, ModuleCompletion
 from tests.conftest import TEST_CONTENT_DIR
+from tests.factories.organisations import join_team
 from tests.helpers import events
 from tests.paths import ROOT
 from tests.training.checks import answer_form
@@ -391,7 +391,7 @@ def test_my_training_and_matrix_query_counts_do_not_grow(app, client, auth, team
     few = measure(f"/organisations/{org.id}/training")
     with app.test_request_context():
         for _ in range(27):
-            org_services.invite_member(org, by=lead, email=make_user().email, roles=["specialist"])
+            join_team(org, lead, make_user(), ["specialist"])
         db.session.commit()
     many = measure(f"/organisations/{org.id}/training")
     assert many == few
