@@ -294,8 +294,8 @@ def _in_review(org, *, viewer, lead, member) -> NextStep:
     )
 
 
-def _listing_note(org, lead) -> tuple[str, Action | None]:
-    """What the directory shows of the hub, and the link to change it."""
+def _listing_note(org, lead) -> tuple[str, str, Action | None]:
+    """The listing's state, what the directory shows of the hub, and the link to change it."""
     from app.public import services as public
 
     status = public.listing_status(org)
@@ -311,13 +311,11 @@ def _listing_note(org, lead) -> tuple[str, Action | None]:
     }[status.state]
     if status.state in ("none", "draft"):
         label = "Write the directory listing" if status.state == "none" else "Finish the listing"
-        return words, Action(label, link) if lead else None
-    return words, Action("Directory listing", link) if lead else None
+        return status.state, words, Action(label, link) if lead else None
+    return status.state, words, Action("Directory listing", link) if lead else None
 
 
 def _approved(org, *, viewer, lead, member) -> NextStep:
-    from app.public import services as public
-
     certificates = url_for("certificates.organisation_certificates", org_id=org.id)
     launch = (
         "When your network's first ECHO session has happened, record its date on the "
@@ -325,8 +323,8 @@ def _approved(org, *, viewer, lead, member) -> NextStep:
         if lead
         else "The hub lead records the network's first ECHO session when it has happened."
     )
-    words, listing = _listing_note(org, lead)
-    if public.listing_status(org).state in ("none", "draft"):
+    state, words, listing = _listing_note(org, lead)
+    if state in ("none", "draft"):
         return NextStep(
             headline=f"{org.name} is an approved ECHO hub: "
             + (
@@ -351,7 +349,7 @@ def _approved(org, *, viewer, lead, member) -> NextStep:
 
 
 def _launched(org, *, viewer, lead, member) -> NextStep:
-    words, listing = _listing_note(org, lead)
+    _state, words, listing = _listing_note(org, lead)
     first = (
         f": its first session was on {format_date(org.first_session_on)}"
         if org.first_session_on
