@@ -8,6 +8,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Exported, so that the portal's links (certificates, QR codes, emails; app/config.py) point
+# at the server `flask run` starts: `PORT=5077 make demo` links to port 5077. An explicit
+# PUBLIC_BASE_URL in the environment still wins.
+export HOST PORT
 FLASK := $(BIN)/flask --app wsgi
 
 # WeasyPrint needs Pango; libharfbuzz-subset0 makes its font subsetting ~7x faster.

@@ -1,8 +1,10 @@
 """Configuration read from the environment, with safe defaults for development.
 
 `APP_ENV` chooses the profile: `development` (default), `testing` or `production`.
-Production refuses to start without `SECRET_KEY` and `DATABASE_URL`, and keeps its rate
-limits in Redis (`RATELIMIT_STORAGE_URI`, default `redis://127.0.0.1:6379/0`).
+Production refuses to start without `SECRET_KEY`, `DATABASE_URL` and `PUBLIC_BASE_URL`,
+and keeps its rate limits in Redis (`RATELIMIT_STORAGE_URI`, default
+`redis://127.0.0.1:6379/0`). Elsewhere `PUBLIC_BASE_URL` follows the server: when unset it
+is `http://HOST:PORT` from the same variables `make demo` and `make run` serve on.
 """
 
 from __future__ import annotations
@@ -38,6 +40,43 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+# Addresses a server binds to that no browser can open: links use the loopback instead.
+_ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 (recognised, not bound)
+
+
+def public_base_url(production: bool) -> str:
+    """The address links that leave the site start with (certificates, QR codes, emails).
+
+    Production must say it (`PUBLIC_BASE_URL`): only the operator knows the name the public
+    uses. Elsewhere, unset, it is derived from `HOST` and `PORT`, the address the development
+    server listens on (the Makefile passes both to `flask run`), so `PORT=5077 make demo`
+    prints links to port 5077 rather than to a port where nothing answers."""
+    explicit = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    if explicit:
+        if not explicit.startswith(("http://", "https://")) or any(
+            c in explicit for c in " \r\n\t"
+        ):
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be a full http:// or https:// address with no spaces, "
+                f"got {explicit!r}"
+            )
+        return explicit.rstrip("/")
+    if production:
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be set when APP_ENV=production (the address the public "
+            "opens, e.g. https://hubs.example.org: certificates, QR codes and emails link there)"
+        )
+    port = _int("PORT", 5000)
+    if not 0 < port < 65536:
+        raise ConfigError(f"PORT must be from 1 to 65535, got {port}")
+    host = os.environ.get("HOST", "").strip()
+    if host in _ANY_ADDRESS:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
 
 
 def _dev_secret_key(instance_path: Path) -> str:
@@ -134,7 +173,8 @@ def load_config(instance_path: str) -> dict:
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Europe/London"),
         "SITE_NAME": os.environ.get("SITE_NAME", "ECHO Hub Onboarding Portal"),
         "SUPERHUB_NAME": os.environ.get("SUPERHUB_NAME", "National Hospice ECHO Superhub"),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # Links that leave the site; jobs run outside a request use it too (core/jobs.py).
+        "PUBLIC_BASE_URL": public_base_url(production),
         # Uploads: a hard ceiling for any request; areas set tighter per-item limits.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
         # Each evidence file; the request limit above leaves room for the form around it.

@@ -1,7 +1,7 @@
 """Check that a restored portal is complete: every stored file the database records is
 present in STORAGE_DIR with its recorded SHA-256, and the audit chain is intact.
 
-    APP_ENV=production DATABASE_URL=... STORAGE_DIR=... SECRET_KEY=... \\
+    APP_ENV=production DATABASE_URL=... STORAGE_DIR=... SECRET_KEY=... PUBLIC_BASE_URL=... \\
         .venv/bin/python scripts/check_restore.py
 
 Exits 0 when complete; otherwise prints each missing or changed file and exits 1.

@@ -272,7 +272,9 @@ DEMO_LISTINGS = {
 def _publish(org: Organisation, lead, **listing) -> None:
     from app.public import services as public_services
 
-    public_services.save_listing(org, by=lead, hidden=False, join_url="", **listing)
+    public_services.save_listing(
+        org, by=lead, text=public_services.ListingText(**listing), publish=True
+    )
     if org.name.startswith("Severn Vale"):
         public_services.send_interest(
             org.id,
@@ -373,6 +375,6 @@ def seed_certificates(log: Callable[[str], None]) -> None:
             elif hub.outcome == "expired":
                 _backdate(cert, org, 3.4)
             if hub.outcome in DEMO_LISTINGS:
-                _publish(org, lead, **DEMO_LISTINGS[hub.outcome])
+                _publish(org, lead, audience=hub.audience, **DEMO_LISTINGS[hub.outcome])
             db.session.flush()
             log(f"approved {org.name}: certificate {cert.serial} ({hub.outcome})")

@@ -223,6 +223,7 @@ def seed_scale(factor: float, log: Callable[[str], None] = lambda _m: None) -> d
     made.update(_training(rng, orgs, team, now, log))
     made.update(_immersion(rng, counts, orgs, team, now, log))
     made["certificates"] = _certificates(counts, orgs, log)
+    made["listings"] = _listings(orgs, now)
     made["audit_events"] = _audit(counts, user_ids, orgs, now, log)
     db.session.flush()
     return made
@@ -386,6 +387,32 @@ def _immersion(rng, counts, orgs, team, now, log) -> dict[str, int]:
     }
     log(f"added {len(cohorts)} cohorts with {made['attendance_records']} attendance records")
     return made
+
+
+def _listings(orgs, now) -> int:
+    """A published directory listing for most approved and launched hubs (a hub is listed
+    only once its lead publishes one), so the directory is as full as a real programme's."""
+    from app.public.models import HubListing
+
+    return _bulk(
+        HubListing,
+        (
+            {
+                "organisation_id": org_id,
+                "summary": "Case-based sessions for teams supporting people near the end of life.",
+                "audience": "Community nurses and care home teams.",
+                "session_rhythm": "Monthly, first Thursday, 12:30–13:30",
+                "contact_email": f"echo{n}@scale.example",
+                "join_url": "",
+                "published": True,
+                "published_at": now,
+                "hidden_reason": "",
+                "updated_at": now,
+            }
+            for n, (org_id, stage) in enumerate(orgs)
+            if stage in ("approved", "launched") and n % 5 != 4
+        ),
+    )
 
 
 def _certificates(counts, orgs, log) -> int:

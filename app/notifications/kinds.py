@@ -37,7 +37,7 @@ GROUPS = (
     Group(
         "decisions",
         "Decisions about your organisation",
-        "Accepted, declined, changes asked for, approved as a hub.",
+        "Accepted, declined, changes asked for, approved as a hub, directory listing hidden.",
         Delivery.IMMEDIATE,
         (
             "application_accepted",
@@ -46,6 +46,7 @@ GROUPS = (
             "readiness_changes",
             "readiness_rejected",
             "hub_approved",
+            "listing_moderated",
         ),
     ),
     Group(

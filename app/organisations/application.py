@@ -12,7 +12,7 @@ from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.programme import programme
+from app.core.programme import HUB_ROLES, programme
 from app.core.roles import TRAINER
 from app.extensions import db
 from app.notifications.services import notify
@@ -30,6 +30,7 @@ from app.organisations.models import (
     Organisation,
     Stage,
 )
+from app.organisations.team import team_composition
 
 # (field, label) in the order the form shows them; all required on submit.
 REQUIRED_ON_SUBMIT: tuple[tuple[str, str], ...] = (
@@ -160,12 +161,16 @@ def submit_application(org: Organisation, *, by: User) -> None:
         )
     ).all()
     if trainers:
+        # Submitting without a complete team is allowed (the team rule is a readiness
+        # requirement); the lead was warned, and the trainers are told what is missing.
+        missing = [HUB_ROLES[r] for r in team_composition(org).missing]
         notify(
             trainers,
             subject=f"Application to review: {org.name}",
             template="application_submitted",
             org=org,
             application=application,
+            team_missing=missing,
             link=url_for("organisations.screen_application", org_id=org.id, _external=True),
         )
 

@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
-from app.core.forms import attach_error, perform
+from app.core.forms import ConfirmForm, attach_error, perform
 from app.core.policy import PUBLIC, access, roles
 from app.core.programme import HUB_ROLES
 from app.extensions import db
-from app.organisations import journey, services
+from app.organisations import guidance, journey, services
 from app.organisations.context import organisation_page
 from app.organisations.forms import (
     DECISIONS,
@@ -100,20 +100,25 @@ def edit_organisation(org_id: int):
 # --- home and history ------------------------------------------------------------------
 
 
-@bp.route("/<int:org_id>")
-@access(ORG_VIEWER)
-def show_organisation(org_id: int):
-    org = _org()
+def _render_overview(org, withdraw_form=None, status=200):
     return render_template(
         "organisations/show.html",
         training=_training_summary(org),
         composition=services.team_composition(org),
         missing=services.missing_fields(org.application),
         parts=services.parts_complete(org.application),
-        withdraw_form=WithdrawForm(),
+        next_step=guidance.next_step(org, current_user),
+        submit_form=ConfirmForm(),
+        withdraw_form=withdraw_form or WithdrawForm(),
         open_stage=org.stage in journey.OPEN_STAGES,
         **organisation_page(org),
-    )
+    ), status
+
+
+@bp.route("/<int:org_id>")
+@access(ORG_VIEWER)
+def show_organisation(org_id: int):
+    return _render_overview(_org())
 
 
 def _training_summary(org):
@@ -148,16 +153,7 @@ def withdraw_organisation(org_id: int):
         else:
             flash(f"{org.name} has been withdrawn from the programme.", "info")
         return redirect(url_for("organisations.show_organisation", org_id=org.id))
-    return render_template(
-        "organisations/show.html",
-        training=_training_summary(org),
-        composition=services.team_composition(org),
-        missing=services.missing_fields(org.application),
-        parts=services.parts_complete(org.application),
-        withdraw_form=form,
-        open_stage=org.stage in journey.OPEN_STAGES,
-        **organisation_page(org),
-    ), 400
+    return _render_overview(org, withdraw_form=form, status=400)
 
 
 # --- the application -------------------------------------------------------------------
@@ -169,6 +165,7 @@ def _render_application(org, form, status=200, missing_shown=False):
         "organisations/application.html",
         form=form,
         can_edit=can_edit,
+        composition=services.team_composition(org),
         parts=services.parts_complete(org.application),
         application_parts=services.APPLICATION_PARTS,
         missing_shown=missing_shown,

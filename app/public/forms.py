@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.forms import PortalForm, choices
 from app.organisations.models import NATIONS
 
-from .services import MESSAGE_MAX, SEARCH_MAX
+from .services import (
+    AUDIENCE_MAX,
+    EMAIL_MAX,
+    MESSAGE_MAX,
+    REASON_MAX,
+    RHYTHM_MAX,
+    SEARCH_MAX,
+    SUMMARY_MAX,
+    URL_MAX,
+)
 
 
 def _max(n: int) -> Length:
@@ -49,26 +58,48 @@ class InterestForm(PortalForm):
 
 
 class ListingForm(PortalForm):
-    hidden = BooleanField("Hide our hub from the public directory")
     summary = TextAreaField(
         "About the network",
-        validators=[Optional(), _max(1000)],
-        description="A few sentences for people deciding whether to join.",
-        render_kw={"rows": 3},
+        validators=[Optional(), _max(SUMMARY_MAX)],
+        description="A few sentences for people deciding whether to join: what the network "
+        "covers and how its sessions work. Plain text.",
+        render_kw={"rows": 4},
+    )
+    audience = TextAreaField(
+        "Who it is for",
+        validators=[Optional(), _max(AUDIENCE_MAX)],
+        description="The professions and settings you welcome, e.g. community nurses and "
+        "care home staff in Cumbria.",
+        render_kw={"rows": 2},
     )
     session_rhythm = StringField(
-        "Session rhythm",
-        validators=[Optional(), _max(120)],
+        "Session schedule (optional)",
+        validators=[Optional(), _max(RHYTHM_MAX)],
         description="For example: monthly, second Tuesday, 12:30–13:30.",
     )
     contact_email = EmailField(
         "Contact email for people who want to join",
-        validators=[Optional(), _max(254)],
-        description="Published in the directory; expressions of interest are sent here.",
+        validators=[Optional(), _max(EMAIL_MAX)],
+        description="Published in the directory; expressions of interest are sent here. "
+        "Give this, a joining link, or both.",
     )
     join_url = StringField(
-        "Joining link (optional)",
-        validators=[Optional(), _max(300)],
+        "Joining link",
+        validators=[Optional(), _max(URL_MAX)],
         description="A registration page, if you have one (https://…).",
     )
-    submit = SubmitField("Save the listing")
+    save = SubmitField("Save")
+    publish = SubmitField("Save and publish")
+
+
+class HideListingForm(PortalForm):
+    reason = TextAreaField(
+        "Reason for hiding",
+        validators=[
+            DataRequired("Say why the listing is hidden; the hub lead is told."),
+            _max(REASON_MAX),
+        ],
+        description="The hub lead is told this reason by email and on the listing page.",
+        render_kw={"rows": 2},
+    )
+    submit = SubmitField("Hide from the directory")

@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
 from app.core.db import UTCDateTime, utcnow
 from app.extensions import db
 
 
 class HubListing(db.Model):
-    """The hub lead's choices for the directory. Without a row, an approved hub with a
-    valid certificate is listed with its application's network details and no contact."""
+    """What the hub lead wrote for the "Join a network" directory and whether they chose to
+    publish it. An approved hub is listed only with a published listing that superhub staff
+    have not hidden (app/public/services.py); approval alone lists nothing."""
 
     cache_groups = ("directory",)
 
@@ -24,13 +26,26 @@ class HubListing(db.Model):
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), unique=True
     )
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[str] = mapped_column(Text, default="")
     session_rhythm: Mapped[str] = mapped_column(String(120), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     join_url: Mapped[str] = mapped_column(String(300), default="")
+    # The lead's choice: shown in the directory (while the hub is approved and certified).
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Moderation: staff hid it (with a reason the lead sees); the lead cannot undo it.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    hidden_reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    hidden_by: Mapped[User | None] = relationship(foreign_keys=[hidden_by_id], lazy="joined")
+
+    @property
+    def hidden_by_staff(self) -> bool:
+        return self.hidden_at is not None
 
 
 class ExpressionOfInterest(db.Model):

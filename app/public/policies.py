@@ -5,6 +5,7 @@ here; an unlisted or unknown hub is 404."""
 from __future__ import annotations
 
 from app.core.policy import Policy, object_policy
+from app.organisations.policies import ORG_STAFF
 
 from . import services
 
@@ -24,4 +25,13 @@ LISTING_VISITOR = object_policy(
     store="listing",
     within=VISITOR,
     requires_login=False,
+)
+
+# Hiding a hub's listing (moderation): trainers, lead trainers and admins; the organisation
+# in the URL must exist. Auditors only read.
+LISTING_MODERATOR = Policy(
+    "organisation:listing-moderator",
+    requires_login=True,
+    roles=frozenset(services.MODERATORS),
+    object_check=ORG_STAFF.object_check,
 )

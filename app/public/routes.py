@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from app.core import cache, clock
 from app.core.errors import ServiceError
-from app.core.forms import attach_error
+from app.core.forms import ConfirmForm, attach_error, perform
 from app.core.pagination import clamp_page
 from app.core.policy import PUBLIC, access
 from app.extensions import limiter
@@ -26,8 +26,8 @@ from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 
 from . import services
-from .forms import DirectorySearchForm, InterestForm, ListingForm
-from .policies import LISTING, LISTING_VISITOR
+from .forms import DirectorySearchForm, HideListingForm, InterestForm, ListingForm
+from .policies import LISTING, LISTING_MODERATOR, LISTING_VISITOR
 
 bp = Blueprint("public", __name__)
 
@@ -158,17 +158,24 @@ def robots():
     return current_app.response_class(body, mimetype="text/plain")
 
 
-# --- the hub lead's listing ---------------------------------------------------------------
+# --- the hub lead's listing and its moderation ------------------------------------------
 
 
-def _render_settings(org, form=None, status=200):
-    record = services.listing_of(org)
+def _render_settings(org, form=None, status=200, hide_form=None):
+    status_now = services.listing_status(org)
     if form is None:
+        record = status_now.record
         form = ListingForm(obj=record) if record else ListingForm()
+        if record is None and org.application is not None:
+            form.audience.data = org.application.target_audience  # a start, from the application
     return render_template(
         "public/listing_settings.html",
         form=form,
-        listed=services.is_listed(org),
+        listing=status_now,
+        unpublish_form=ConfirmForm(prefix="unpublish"),
+        hide_form=hide_form or HideListingForm(prefix="hide"),
+        restore_form=ConfirmForm(prefix="restore"),
+        can_moderate=any(current_user.has_role(r) for r in services.MODERATORS),
         expressions=services.expressions_for(org),
         **organisation_page(org),
     ), status
@@ -187,26 +194,86 @@ def save_listing(org_id: int):
     form = ListingForm()
     if form.validate_on_submit():
         try:
-            services.save_listing(
+            record = services.save_listing(
                 org,
                 by=current_user,
-                hidden=form.hidden.data,
-                summary=form.summary.data,
-                session_rhythm=form.session_rhythm.data,
-                contact_email=form.contact_email.data,
-                join_url=form.join_url.data,
+                text=services.ListingText(
+                    summary=form.summary.data or "",
+                    audience=form.audience.data or "",
+                    session_rhythm=form.session_rhythm.data or "",
+                    contact_email=form.contact_email.data or "",
+                    join_url=form.join_url.data or "",
+                ),
+                publish=bool(form.publish.data),
             )
         except ServiceError as error:
             attach_error(form, error)
         else:
+            if record.hidden_at is not None:
+                message = (
+                    "Listing saved. The superhub has hidden it, so the directory does not show it."
+                )
+            elif record.published:
+                message = (
+                    "Listing published: it is in the “Join a network” directory."
+                    if form.publish.data
+                    else "Listing saved: the directory shows the new version."
+                )
+            else:
+                message = "Draft saved. It is not in the directory until you publish it."
+            flash(message, "success")
+            return redirect(url_for("public.listing_settings", org_id=org.id))
+    return _render_settings(org, form, 400)
+
+
+@bp.route("/organisations/<int:org_id>/listing/unpublish", methods=["POST"])
+@access(ORG_HUB_LEAD)
+def unpublish_listing(org_id: int):
+    org = g.organisation
+    if ConfirmForm(prefix="unpublish").validate_on_submit():
+        perform(
+            lambda: services.unpublish_listing(org, by=current_user),
+            "Listing unpublished: it is no longer in the directory. What it says is kept.",
+        )
+    return redirect(url_for("public.listing_settings", org_id=org.id))
+
+
+@bp.route("/organisations/<int:org_id>/listing/hide", methods=["POST"])
+@access(LISTING_MODERATOR)
+def hide_listing(org_id: int):
+    org = g.organisation
+    form = HideListingForm(prefix="hide")
+    if form.validate_on_submit():
+        try:
+            services.hide_listing(org, by=current_user, reason=form.reason.data)
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
             flash(
-                "Listing saved. It is hidden from the directory."
-                if form.hidden.data
-                else "Listing saved.",
+                f"{org.name}'s listing is hidden from the directory; its hub lead is told.",
                 "success",
             )
             return redirect(url_for("public.listing_settings", org_id=org.id))
-    return _render_settings(org, form, 400)
+    return _render_settings(org, status=400, hide_form=form)
+
+
+@bp.route("/organisations/<int:org_id>/listing/restore", methods=["POST"])
+@access(LISTING_MODERATOR)
+def restore_listing(org_id: int):
+    org = g.organisation
+    if ConfirmForm(prefix="restore").validate_on_submit():
+        perform(
+            lambda: services.restore_listing(org, by=current_user),
+            lambda record: (
+                "The listing is no longer hidden"
+                + (
+                    " and shows in the directory again."
+                    if record.published
+                    else "; it is not published."
+                )
+            ),
+        )
+    return redirect(url_for("public.listing_settings", org_id=org.id))
 
 
 @bp.route("/")

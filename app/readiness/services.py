@@ -8,7 +8,7 @@ the trainer has not opened.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 
 from flask import current_app, url_for
@@ -555,6 +555,25 @@ def review_queue() -> list[QueueEntry]:
 # --- the requirements engine -----------------------------------------------------------
 
 
+class GapState:
+    """Whose move an outstanding thing is."""
+
+    TODO = "todo"  # the organisation has something to do
+    FIX = "fix"  # a trainer sent it back (rejected, changes requested): redo it
+    WAITING = "waiting"  # done by the organisation; a trainer has still to review it
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One thing a requirement still lacks: its words, whose move it is, and what it is about
+    (an agreement kind, a checklist item key, a hub role, a member's user id)."""
+
+    text: str
+    state: str
+    subject: str = ""
+    reason: str = ""
+
+
 @dataclass
 class Requirement:
     key: str
@@ -564,6 +583,14 @@ class Requirement:
     details: list[str] = field(default_factory=list)
     done: int = 0
     total: int = 0
+    # What is outstanding, structured for guidance ("What happens next"). Not a field: an
+    # assessment stores asdict(requirement) as its snapshot, which keeps its shape.
+    gaps: InitVar[list[Gap] | None] = None
+
+    def __post_init__(self, gaps: list[Gap] | None) -> None:
+        self.gaps = list(gaps or [])
+        if self.gaps and not self.details:
+            self.details = [gap.text for gap in self.gaps]
 
 
 def immersion_requirement(org: Organisation, members=None) -> Requirement:
@@ -578,7 +605,13 @@ def immersion_requirement(org: Organisation, members=None) -> Requirement:
             "Immersion attendance",
             False,
             "No Immersion attendance recorded yet.",
-            ["Book the team onto an Immersion cohort; the superhub records attendance."],
+            gaps=[
+                Gap(
+                    "Book the team onto an Immersion cohort; the superhub records attendance.",
+                    GapState.TODO,
+                    "booking",
+                )
+            ],
         )
     required = programme().required_roles
     members = org_services.team_members(org) if members is None else members
@@ -595,9 +628,12 @@ def immersion_requirement(org: Organisation, members=None) -> Requirement:
         "Every required role has someone who met the attendance threshold."
         if not missing
         else f"{covered} of {len(required)} required roles have met the attendance threshold.",
-        [f"No {HUB_ROLES[r].lower()} has met the attendance threshold yet" for r in missing],
-        covered,
-        len(required),
+        done=covered,
+        total=len(required),
+        gaps=[
+            Gap(f"No {HUB_ROLES[r].lower()} has met the attendance threshold yet", GapState.TODO, r)
+            for r in missing
+        ],
     )
 
 
@@ -617,11 +653,15 @@ def requirements(org: Organisation) -> list[Requirement]:
     for kind, label in AGREEMENT_KINDS.items():
         a = agreements[kind]
         if a is None:
-            missing.append(f"{label}: not uploaded")
+            missing.append(Gap(f"{label}: not uploaded", GapState.TODO, kind))
         elif a.status == ReviewStatus.SUBMITTED:
-            missing.append(f"{label}: waiting for a trainer to verify it")
+            missing.append(
+                Gap(f"{label}: waiting for a trainer to verify it", GapState.WAITING, kind)
+            )
         elif a.status == ReviewStatus.REJECTED:
-            missing.append(f"{label}: rejected — {a.review_reason}")
+            missing.append(
+                Gap(f"{label}: rejected — {a.review_reason}", GapState.FIX, kind, a.review_reason)
+            )
     result.append(
         Requirement(
             "agreements",
@@ -630,9 +670,9 @@ def requirements(org: Organisation) -> list[Requirement]:
             "Both agreements are verified."
             if not missing
             else f"{len(verified)} of {len(AGREEMENT_KINDS)} verified.",
-            missing,
-            len(verified),
-            len(AGREEMENT_KINDS),
+            done=len(verified),
+            total=len(AGREEMENT_KINDS),
+            gaps=missing,
         )
     )
 
@@ -647,16 +687,23 @@ def requirements(org: Organisation) -> list[Requirement]:
             else "Roles still needed: "
             + ", ".join(HUB_ROLES[r] for r in composition.missing)
             + ".",
-            [f"No {HUB_ROLES[r].lower()} on the team" for r in composition.missing],
-            len(composition.required) - len(composition.missing),
-            len(composition.required),
+            done=len(composition.required) - len(composition.missing),
+            total=len(composition.required),
+            gaps=[
+                Gap(f"No {HUB_ROLES[r].lower()} on the team", GapState.TODO, r)
+                for r in composition.missing
+            ],
         )
     )
 
     rows = training_services.team_progress(members)
     done, total = training_services.required_completion_rate(rows)
     lacking = [
-        f"{row.membership.user.name}: " + "; ".join(m.title for m in row.missing)
+        Gap(
+            f"{row.membership.user.name}: " + "; ".join(m.title for m in row.missing),
+            GapState.TODO,
+            str(row.membership.user_id),
+        )
         for row in rows
         if row.missing
     ]
@@ -668,9 +715,9 @@ def requirements(org: Organisation) -> list[Requirement]:
             "Every member has completed the modules their roles require."
             if not lacking
             else f"{done} of {total} required module completions done.",
-            lacking,
-            done,
-            total,
+            done=done,
+            total=total,
+            gaps=lacking,
         )
     )
 
@@ -687,11 +734,11 @@ def requirements(org: Organisation) -> list[Requirement]:
     for item in required_items:
         answer = answers.get(item.key)
         if answer is None:
-            pending.append(f"{item.title}: not answered")
+            pending.append(Gap(f"{item.title}: not answered", GapState.TODO, item.key))
         elif answer.status == ReviewStatus.SUBMITTED:
-            pending.append(f"{item.title}: waiting for review")
+            pending.append(Gap(f"{item.title}: waiting for review", GapState.WAITING, item.key))
         elif answer.status == ReviewStatus.CHANGES_REQUESTED:
-            pending.append(f"{item.title}: changes requested")
+            pending.append(Gap(f"{item.title}: changes requested", GapState.FIX, item.key))
     result.append(
         Requirement(
             "checklist",
@@ -700,9 +747,9 @@ def requirements(org: Organisation) -> list[Requirement]:
             "Every required item is accepted."
             if not pending
             else f"{len(accepted)} of {len(required_items)} required items accepted.",
-            pending,
-            len(accepted),
-            len(required_items),
+            done=len(accepted),
+            total=len(required_items),
+            gaps=pending,
         )
     )
     return result

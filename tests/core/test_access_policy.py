@@ -729,6 +729,21 @@ MATRIX = [
         dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
     ),
     (
+        "POST",
+        "/organisations/{org}/listing/unpublish",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/listing/hide",
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/listing/restore",
+        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+    ),
+    (
         "GET",
         "/verify/{code}",
         dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
@@ -840,7 +855,26 @@ def _approval_for(make_user):
     db.session.commit()
     waiting = write(orgs[0], author)
     cert = approve(write(orgs[1], author), approver)
+    _publish_listing(orgs[1])
     return waiting, cert
+
+
+def _publish_listing(org):
+    """The approved organisation's lead publishes its directory listing (approval alone
+    lists nothing)."""
+    from app.extensions import db
+    from app.organisations import services
+    from app.public import services as public
+
+    public.save_listing(
+        org,
+        by=services.hub_leads(org)[0],
+        text=public.ListingText(
+            summary="Case discussions.", audience="Nurses.", contact_email="hub@example.org"
+        ),
+        publish=True,
+    )
+    db.session.commit()
 
 
 def _cohort_for(org, trainer, attendee):

@@ -20,9 +20,21 @@ from tests.querycount import count_queries
 
 @pytest.fixture
 def hub(app, make_user, make_organisation):
+    from app.public import services as public
+
     org, cert, lead, *_ = approved_hub(
         app, make_user, make_organisation, name="Merlin Hospice", nation="wales"
     )
+    with app.test_request_context():  # approval alone lists nothing: the lead publishes
+        public.save_listing(
+            org,
+            by=lead,
+            text=public.ListingText(
+                summary="Sessions.", audience="Nurses.", contact_email="m@x.org"
+            ),
+            publish=True,
+        )
+        db.session.commit()
     return org, cert, lead
 
 

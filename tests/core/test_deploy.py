@@ -36,6 +36,7 @@ def _env(tmp_path, port, **overrides) -> dict:
         "STORAGE_DIR": str(tmp_path / "storage"),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
+        "PUBLIC_BASE_URL": "https://hubs.example.org",
         "RATELIMIT_STORAGE_URI": None,  # the production default: Redis on 127.0.0.1:6379
     }
     env.pop("TEST_DATABASE_URL", None)
@@ -120,6 +121,7 @@ def test_gunicorn_serves_the_portal_with_the_production_config(tmp_path):
         ({"SECRET_KEY": None}, "SECRET_KEY must be set"),
         ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
         ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG must not be on"),
+        ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL must be set"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI must not be memory://"),
     ],
 )

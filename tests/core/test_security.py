@@ -373,6 +373,7 @@ def production_env(monkeypatch, database_url):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://hubs.example.org")
     for name in ("SESSION_COOKIE_SECURE", "MAIL_BACKEND", "RATELIMIT_STORAGE_URI", "FLASK_DEBUG"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -407,6 +408,24 @@ def test_production_without_database_url_refuses_to_start(production_env):
 
     production_env.delenv("DATABASE_URL")
     with pytest.raises(ConfigError, match="DATABASE_URL"):
+        create_app()
+
+
+def test_production_without_public_base_url_refuses_to_start(production_env):
+    from app import ConfigError, create_app
+
+    production_env.delenv("PUBLIC_BASE_URL")
+    production_env.setenv("PORT", "5077")  # never a guess from the port in production
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set"):
+        create_app()
+
+
+@pytest.mark.parametrize("url", ["hubs.example.org", "https://hubs.example.org/x y"])
+def test_a_malformed_public_base_url_refuses_to_start(production_env, url):
+    from app import ConfigError, create_app
+
+    production_env.setenv("PUBLIC_BASE_URL", url)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be a full"):
         create_app()
 
 

@@ -44,6 +44,13 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
     assert [o.name for o in assessment_services.awaiting_assessment()] == [
         "Tayside Children's Hospice"
     ]
+    # The directory is not empty: the demo's listed hubs published listings through the
+    # service (approval alone lists nothing).
+    from app.public import services as public
+
+    listed = {item.organisation.name for item in public.directory()}
+    assert listed == {"Severn Vale Hospice", "Harbour Lights Hospice & Community Care"}
+    assert all(item.audience and item.summary and item.contact_email for item in public.directory())
     for cert in certificates:  # every stored file is a real, signed certificate of its own
         result = services.check_pdf(pdf_bytes_of(cert))
         assert result.certificate.id == cert.id, cert.serial

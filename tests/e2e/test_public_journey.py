@@ -52,11 +52,13 @@ def _listed_hub(live_app, create_account):
         public_services.save_listing(
             org,
             by=lead_user,
-            hidden=False,
-            summary="Community teams bring cases about people living with MND.",
-            session_rhythm="Monthly, first Wednesday, 12:30",
-            contact_email=CONTACT,
-            join_url="",
+            text=public_services.ListingText(
+                summary="Community teams bring cases about people living with MND.",
+                audience="District nurses, therapists and GPs across the moors.",
+                session_rhythm="Monthly, first Wednesday, 12:30",
+                contact_email=CONTACT,
+            ),
+            publish=True,
         )
         db.session.commit()
         org_id = org.id

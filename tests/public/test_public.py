@@ -17,7 +17,7 @@ from tests.factories.organisations import (
     count,
     outbox_to,
 )
-from tests.helpers import events, field_errors, login, page_text
+from tests.helpers import events, login, page_text
 from tests.querycount import count_queries
 
 CONTACT = "echo@kestrel.example.org"
@@ -30,18 +30,21 @@ def app_config():
 
 @pytest.fixture
 def publish(app):
-    def run(org, lead, **values):
+    def run(org, lead, publish=True, **values):
         data = {
-            "hidden": False,
             "summary": "Monthly case discussions.",
+            "audience": "Community nurses, care home staff and hospice volunteers.",
             "session_rhythm": "Monthly, second Tuesday",
             "contact_email": CONTACT,
             "join_url": "",
         }
         data.update(values)
         with app.test_request_context():
-            services.save_listing(org, by=lead, **data)
+            record = services.save_listing(
+                org, by=lead, text=services.ListingText(**data), publish=publish
+            )
             db.session.commit()
+        return record
 
     return run
 
@@ -155,30 +158,6 @@ def test_an_expired_certificate_removes_the_hub(client, hub):
     cert.expires_on = clock.today() - timedelta(days=1)
     db.session.commit()
     assert client.get(f"/hubs/{org.id}").status_code == 404
-
-
-def test_the_hub_lead_can_hide_the_listing(client, hub, publish):
-    org, _cert, lead = hub
-    publish(org, lead, hidden=True)
-    assert client.get(f"/hubs/{org.id}").status_code == 404
-    login(client, lead.email)
-    page = page_text(client.get(f"/organisations/{org.id}/listing"))
-    assert "is not in the public directory now" in page
-
-
-def test_listing_settings_refuse_bad_contacts(client, hub):
-    org, _cert, lead = hub
-    login(client, lead.email)
-    bad = client.post(
-        f"/organisations/{org.id}/listing",
-        data={"contact_email": "not-an-email", "join_url": "", "summary": "", "session_rhythm": ""},
-    )
-    assert bad.status_code == 400 and "That contact email is not valid" in page_text(bad)
-    insecure = client.post(
-        f"/organisations/{org.id}/listing",
-        data={"contact_email": "", "join_url": "http://example.org", "summary": ""},
-    )
-    assert insecure.status_code == 400 and "https://" in field_errors(insecure, "join_url")
 
 
 def _interest(**overrides):
