@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectField,
@@ -86,6 +87,22 @@ class CohortStatusForm(FlaskForm):
 class BookingForm(FlaskForm):
     attendees = MultiCheckboxField("Who will attend")
     submit = SubmitField("Book")
+
+
+class MoveBookingForm(FlaskForm):
+    """Moving a booking to the cohort chosen on the previous step (`cohort`)."""
+
+    cohort = IntegerField(
+        "Cohort",
+        validators=[
+            DataRequired("Choose the cohort to move to."),
+            NumberRange(1, 2**31 - 1, "Choose the cohort to move to."),
+        ],
+    )
+    accept_waiting = BooleanField(
+        "I understand: we give up our confirmed place for a place on the waiting list"
+    )
+    submit = SubmitField("Move the booking")
 
 
 class ZoomReportForm(FlaskForm):

@@ -32,6 +32,12 @@ _keys = itertools.count(1)
 FIRST_SESSION = datetime(2027, 4, 7, 10, 0, tzinfo=UTC)
 
 
+def held_first(weeks: int = 5) -> datetime:
+    """A first session `weeks` weeks ago at 10:00 UTC: weekly sessions from it have taken
+    place, so attendance can be recorded (it is refused before a session starts)."""
+    return (utcnow() - timedelta(weeks=weeks)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def make_cohort(
     trainer,
     *,
