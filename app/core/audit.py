@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Integer, String, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import UTCDateTime, utcnow
@@ -177,12 +177,13 @@ def record(
     return event
 
 
-def record_many(entries: list[dict]) -> list[AuditEvent]:
+def record_many(entries: list[dict]) -> int:
     """Append several events at once, in order: one chain lock, one INSERT and one head
     update whatever their number (a whole session's attendance, say). Each entry holds the
-    keyword arguments of `record`; the events are exactly those `record` would append."""
+    keyword arguments of `record`; the events are exactly those `record` would append.
+    Returns how many were appended."""
     if not entries:
-        return []
+        return 0
     session = db.session
     head = session.execute(
         update(AuditChainHead)
@@ -192,8 +193,8 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
         .execution_options(synchronize_session=False)
     ).one_or_none()
     if head is None:  # an empty chain: the first event creates the head
-        first = record(**entries[0])
-        return [first, *record_many(entries[1:])]
+        record(**entries[0])
+        return 1 + record_many(entries[1:])
     default_actor = None
     if has_request_context() and current_user.is_authenticated:
         default_actor = current_user._get_current_object()
@@ -218,38 +219,26 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
         if has_request_context() and "ip" not in details:
             details["ip"] = request.remote_addr
         seq += 1
-        event = AuditEvent(
-            seq=seq,
-            occurred_at=utcnow(),
-            actor_id=getattr(actor, "id", None),
-            actor_label=getattr(actor, "email", "") or "",
-            action=action,
-            subject_type=subject_type,
-            subject_id=None if subject_id is None else str(subject_id),
-            organisation_id=entry.get("organisation_id"),
-            details=details,
-            prev_hash=prev_hash,
-        )
-        event.hash = event_hash(
-            seq=event.seq,
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            actor_label=event.actor_label,
-            action=event.action,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-            organisation_id=event.organisation_id,
-            details=event.details,
-            prev_hash=event.prev_hash,
-        )
-        prev_hash = event.hash
+        event = {
+            "seq": seq,
+            "occurred_at": utcnow(),
+            "actor_id": getattr(actor, "id", None),
+            "actor_label": getattr(actor, "email", "") or "",
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": None if subject_id is None else str(subject_id),
+            "organisation_id": entry.get("organisation_id"),
+            "details": details,
+            "prev_hash": prev_hash,
+        }
+        event["hash"] = prev_hash = event_hash(**event)
         events.append(event)
-    session.add_all(events)
+    # One INSERT for them all (an ORM flush would send one per event to read back ids).
+    session.execute(insert(AuditEvent), events)
     session.execute(
         update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=prev_hash)
     )
-    session.flush()
-    return events
+    return len(events)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import String, select, type_coerce, update
+from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -199,12 +199,45 @@ def record_session_attendance(
                 applied.append(outcome)
     if errors:
         raise AttendanceRefused(errors, fields)
-    added = [record for record, _event in applied if record.id is None]
-    if added:
-        db.session.add_all(added)
-        db.session.flush()  # one INSERT for the batch; the audit events need the ids
-    audit.record_many([{**event, "subject": record} for record, event in applied])
-    return [record for record, _event in applied]
+    # Written in bulk: one INSERT of the new records (read back, with their ids, in one
+    # query), one of the changes' history, one UPDATE of the changed records at flush, and
+    # the audit events in one go.
+    new = {record.user_id: record for record, _event, _change in applied if record.id is None}
+    if new:
+        db.session.execute(
+            insert(AttendanceRecord),
+            [
+                {
+                    "session_id": r.session_id,
+                    "user_id": r.user_id,
+                    "status": r.status,
+                    "minutes": r.minutes,
+                    "source": r.source,
+                    "recorded_by_id": r.recorded_by_id,
+                    "recorded_at": r.recorded_at,
+                }
+                for r in new.values()
+            ],
+        )
+        stored = {
+            r.user_id: r
+            for r in db.session.scalars(
+                select(AttendanceRecord).where(
+                    AttendanceRecord.session_id == session.id,
+                    AttendanceRecord.user_id.in_(list(new)),
+                )
+            )
+        }
+        applied = [
+            (stored[record.user_id] if record.id is None else record, event, change)
+            for record, event, change in applied
+        ]
+    changes = [change for _record, _event, change in applied if change is not None]
+    if changes:
+        db.session.execute(insert(AttendanceChange), changes)
+    db.session.flush()
+    audit.record_many([{**event, "subject": record} for record, event, _change in applied])
+    return [record for record, _event, _change in applied]
 
 
 def record_from_report(
@@ -246,8 +279,9 @@ def _apply(
     row: AttendanceRow,
     source: str,
 ):
-    """Check one row and apply it to its record (a new one is not added to the session
-    yet); returns (record, audit event) or None when nothing changes."""
+    """Check one row and apply it to its record (a new one is not added to the session:
+    the caller inserts the batch); returns (record, audit event, history row for a change)
+    or None when nothing changes."""
     user_id, status, minutes = row.user_id, row.status, row.minutes
     if status not in ATTENDANCE_STATUSES:
         raise ServiceError("Choose present, partly present or absent.", field="status")
@@ -273,7 +307,7 @@ def _apply(
             recorded_by_id=by.id,
             recorded_at=utcnow(),
         )
-        return record, {
+        event = {
             "action": "immersion.attendance_recorded",
             "actor": by,
             "details": {
@@ -284,6 +318,7 @@ def _apply(
                 "source": source,
             },
         }
+        return record, event, None
     if record.status == status and record.minutes == minutes:
         return None
     reason = (row.reason or "").strip()
@@ -291,17 +326,16 @@ def _apply(
         raise ServiceError(
             "Give a reason for changing an attendance record that already exists.", field="reason"
         )
-    db.session.add(
-        AttendanceChange(
-            record_id=record.id,
-            old_status=record.status,
-            old_minutes=record.minutes,
-            new_status=status,
-            new_minutes=minutes,
-            reason=reason,
-            changed_by_id=by.id,
-        )
-    )
+    change = {
+        "record_id": record.id,
+        "old_status": record.status,
+        "old_minutes": record.minutes,
+        "new_status": status,
+        "new_minutes": minutes,
+        "reason": reason,
+        "changed_by_id": by.id,
+        "changed_at": utcnow(),
+    }
     event = {
         "action": "immersion.attendance_changed",
         "actor": by,
@@ -315,7 +349,7 @@ def _apply(
     }
     record.status, record.minutes, record.source = status, minutes, source
     record.recorded_by_id, record.recorded_at = by.id, utcnow()
-    return record, event
+    return record, event, change
 
 
 @dataclass(frozen=True, slots=True)
