@@ -16,7 +16,7 @@ from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
-from app.core import audit
+from app.core import audit, cache
 from app.core.db import utcnow
 from app.core.errors import ServiceError
 from app.core.filters import format_datetime
@@ -232,6 +232,7 @@ def record_session_attendance(
             (stored[record.user_id] if record.id is None else record, event, change)
             for record, event, change in applied
         ]
+        cache.changed("immersion-grid")  # a bulk INSERT: the session does not see it
     changes = [change for _record, _event, change in applied if change is not None]
     if changes:
         db.session.execute(insert(AttendanceChange), changes)

@@ -44,6 +44,7 @@ ATTENDANCE_STATUSES = {"present": "Present", "partial": "Partly present", "absen
 
 
 class ImmersionCohort(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_cohort"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,7 @@ class ImmersionCohort(db.Model):
 
 
 class ImmersionSession(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +103,7 @@ class ImmersionSession(db.Model):
 class Booking(db.Model):
     """An organisation's place (or place in the queue) on a cohort."""
 
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_booking"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +127,7 @@ class Booking(db.Model):
 
 
 class BookingAttendee(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_booking_attendee"
     __table_args__ = (
         UniqueConstraint("booking_id", "user_id", name="uq_immersion_booking_attendee_booking_id"),
@@ -140,6 +144,7 @@ class BookingAttendee(db.Model):
 
 
 class AttendanceRecord(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_attendance"
     __table_args__ = (
         UniqueConstraint("session_id", "user_id", name="uq_immersion_attendance_session_id"),

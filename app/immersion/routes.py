@@ -20,6 +20,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from app.core import cache
 from app.core.boundary import refuse
 from app.core.csv import csv_response
 from app.core.db import utcnow
@@ -163,25 +164,40 @@ def attendance_rows(summaries) -> Markup:
     )
 
 
+def _grid_rows(cohort) -> tuple[Markup, int]:
+    """The grid's body and its number of attendees, cached until a committed change to
+    anything it shows (attendance, bookings and attendees, sessions, the cohort's rules,
+    people's and organisations' names) moves the "immersion-grid" generation on."""
+
+    def build():
+        _attendees, _sessions, _records, summaries = services.attendance_grid(cohort)
+        return str(attendance_rows(summaries)), len(summaries)
+
+    rows, count = cache.cached("immersion-grid", ("cohort-rows", cohort.id), build)
+    return Markup(rows), count  # noqa: S704 - built by attendance_rows, which escapes
+
+
 def _render_cohort(cohort, status=200, session_form=None):
-    attendees, sessions, records, summaries = services.attendance_grid(cohort)
+    grid_rows, attendee_count = _grid_rows(cohort)
+    sessions = list(cohort.sessions)
     bookings = services.cohort_bookings(cohort)
-    if session_form is None:
+    # The add-a-session form is built only when asked for (or shown again with its errors):
+    # rendering its fields cost as much as the whole attendance grid.
+    if session_form is None and request.args.get("add") == "session":
         session_form = SessionForm()
-    session_form.prework_modules.choices = _module_choices()
+    if session_form is not None:
+        session_form.prework_modules.choices = _module_choices()
     return render_template(
         "immersion/cohort.html",
         cohort=cohort,
-        attendees=attendees,
+        grid_rows=grid_rows,
+        attendee_count=attendee_count,
         sessions=sessions,
-        records=records,
-        summaries=summaries,
         bookings=bookings,
         session_form=session_form,
         status_form=CohortStatusForm(
             status=cohort.status if cohort.status != CohortStatus.FULL else "open"
         ),
-        zoom_form=ZoomReportForm(),
     ), status
 
 

@@ -368,6 +368,36 @@ def test_a_batch_costs_the_same_queries_for_8_or_40_attendees(app, trainer, make
     assert len(events("immersion.attendance_recorded")) == 48
 
 
+def test_the_cached_grid_follows_every_change_it_shows(app, trainer, held):
+    """The grid's rows are cached; attendance (a bulk insert), a correction, a renamed
+    attendee and a cancelled booking each show at once after their commit."""
+    cohort, team, sessions = held
+    client = signed_in(app, trainer)
+    url = f"/immersion/cohorts/{cohort.id}"
+
+    def lead_row():
+        text = page_text(client.get(url))
+        return text[text.index("<tbody>") : text.index("</tbody>")]
+
+    assert "0/3 (0%)" in lead_row() and lead_row() == lead_row()
+    with app.test_request_context():
+        services.record_session_attendance(
+            sessions_of(cohort)[0], by=trainer, rows=[], source="hand", mark_others="present"
+        )
+        db.session.commit()
+    assert "1/3 (33%)" in lead_row()
+    record(sessions_of(cohort)[0], trainer, team.lead, "absent", reason="Left at once.")
+    assert "Absent" in lead_row()
+    db.session.get(User, team.coordinator.id).name = "Morven Renamed"
+    db.session.commit()
+    assert "Morven Renamed" in lead_row()
+    with app.test_request_context():
+        booking = db.session.scalar(select(Booking).where(Booking.cohort_id == cohort.id))
+        booking.status = "cancelled"
+        db.session.commit()
+    assert "Attendance appears here once teams are booked" in page_text(client.get(url))
+
+
 # --- one booking at a time -------------------------------------------------------------
 
 
