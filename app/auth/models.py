@@ -18,6 +18,10 @@ JOB_TITLE_MAX = 120
 
 
 class User(UserMixin, db.Model):
+    # A name shows in Immersion's cached attendance grid (app/core/cache.py); nothing else
+    # about an account does.
+    cache_groups = ("immersion-grid",)
+    cache_columns = ("name",)
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -49,7 +49,9 @@ def seed_command(scale):
         db.session.commit()
         from app.core import cache
 
-        cache.bump("directory", "verify")  # bulk inserts bypass the session's change tracking
+        cache.bump(
+            "directory", "verify", "immersion-grid"
+        )  # bulk inserts bypass the session's change tracking
         # Fresh planner statistics: without them PostgreSQL plans for the empty tables it
         # saw before the bulk load (sequential scans, bad join orders) until autovacuum runs.
         db.session.execute(text("ANALYZE"))

@@ -1,16 +1,20 @@
-"""Immersion bookings: book places (with a waiting list), change attendees, cancel (promoting
-the waiting list), and each person's upcoming sessions.
+"""Immersion bookings: book places (with a waiting list), change attendees, move to another
+cohort, cancel (promoting the waiting list), and each person's upcoming sessions.
 
-Bookings on one cohort are serialised on the cohort's row (an UPDATE takes the row lock
-on PostgreSQL and the write lock on SQLite), so two leads taking the last place at the
-same moment cannot both get it."""
+An organisation holds at most one current booking (`current_booking`: confirmed or waiting,
+on a cohort not yet completed or cancelled); a second is refused with `AlreadyBooked`, and
+`move` changes cohort in one step. Bookings on one cohort are serialised on the cohort's
+row, and one organisation's bookings on the organisation's row (an UPDATE takes the row lock
+on PostgreSQL and the write lock on SQLite), so two leads taking the last place at the same
+moment cannot both get it, and one organisation booking two cohorts at once gets one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -46,6 +50,51 @@ def active_booking(org: Organisation, cohort: ImmersionCohort) -> Booking | None
             Booking.cohort_id == cohort.id,
             Booking.status.in_(ACTIVE),
         )
+    )
+
+
+# A confirmed or waiting booking on a cohort that is over (completed) or cancelled is
+# history, not a booking held: the organisation may book again.
+FINISHED = (CohortStatus.COMPLETED, CohortStatus.CANCELLED)
+
+
+class AlreadyBooked(ServiceError):
+    """The organisation already holds a booking (`booking`): it may move it instead."""
+
+    def __init__(self, message: str, booking: Booking):
+        super().__init__(message)
+        self.booking = booking
+
+
+def current_booking(org: Organisation) -> Booking | None:
+    """The organisation's one current booking (confirmed or waiting, on a cohort neither
+    completed nor cancelled), if any."""
+    return db.session.scalar(
+        select(Booking)
+        .join(ImmersionCohort, ImmersionCohort.id == Booking.cohort_id)
+        .where(
+            Booking.organisation_id == org.id,
+            Booking.status.in_(ACTIVE),
+            ImmersionCohort.status.not_in(FINISHED),
+        )
+        .order_by(Booking.queued_at, Booking.id)
+        .limit(1)
+    )
+
+
+def _held_words(booking: Booking) -> str:
+    held = (
+        "a confirmed place" if booking.status == BookingStatus.CONFIRMED else "a waiting-list place"
+    )
+    return f"{held} on “{booking.cohort.title}”"
+
+
+def _lock_organisation(org: Organisation) -> None:
+    db.session.execute(
+        update(Organisation)
+        .where(Organisation.id == org.id)
+        .values(id=Organisation.id)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -137,10 +186,19 @@ def book(org: Organisation, cohort: ImmersionCohort, *, by: User, attendee_ids) 
             "agreements before Immersion. Upload them on the Readiness tab."
         )
     ids = _check_attendees(org, attendee_ids)
+    _lock_organisation(org)
     _lock_cohort(cohort)
     _booking_open(cohort)
     if active_booking(org, cohort) is not None:
         raise ServiceError(f"{org.name} is already booked on “{cohort.title}”.")
+    held = current_booking(org)
+    if held is not None:
+        raise AlreadyBooked(
+            f"{org.name} already holds {_held_words(held)}, and an organisation holds one "
+            f"booking at a time. To go to “{cohort.title}” instead, move the booking: the "
+            "place you hold now is given up only once the new one is yours.",
+            held,
+        )
     place = confirmed_count(cohort) < cohort.capacity
     booking = Booking(
         cohort_id=cohort.id,
@@ -159,7 +217,12 @@ def book(org: Organisation, cohort: ImmersionCohort, *, by: User, attendee_ids) 
         actor=by,
         subject=booking,
         organisation_id=org.id,
-        details={"cohort": cohort.id, "status": booking.status, "attendees": ids},
+        details={
+            "cohort": cohort.id,
+            "title": cohort.title,
+            "status": booking.status,
+            "attendees": ids,
+        },
     )
     _send_booking_email(booking)
     return booking
@@ -189,32 +252,48 @@ def change_attendees(booking: Booking, *, by: User, attendee_ids) -> None:
     )
 
 
-def cancel(booking: Booking, *, by: User) -> Booking | None:
-    """Cancel a booking; the first organisation waiting takes the freed place. Returns it."""
-    org = booking.organisation
-    if not org_services.is_hub_lead(by, org):
-        raise ServiceError("Only the organisation's hub lead can cancel the booking.")
-    if booking.status not in ACTIVE:
-        raise ServiceError("This booking is already cancelled.")
+def _not_started(booking: Booking, doing: str) -> None:
     cohort = booking.cohort
     if cohort.status == CohortStatus.COMPLETED or any(
         s.starts_at <= utcnow() for s in cohort.sessions
     ):
         raise ServiceError(
-            "This cohort has already started, so the booking can no longer be cancelled: "
+            f"“{cohort.title}” has already started, so the booking can no longer be {doing}: "
             "its attendance counts towards your readiness."
         )
+
+
+def cancel(booking: Booking, *, by: User) -> Booking | None:
+    """Cancel a booking and tell its attendees and the hub leads; the first organisation
+    waiting takes the freed place. Returns that booking, if any."""
+    org = booking.organisation
+    if not org_services.is_hub_lead(by, org):
+        raise ServiceError("Only the organisation's hub lead can cancel the booking.")
+    if booking.status not in ACTIVE:
+        raise ServiceError("This booking is already cancelled.")
+    _not_started(booking, "cancelled")
+    cohort = booking.cohort
     _lock_cohort(cohort)
-    was_confirmed = booking.status == BookingStatus.CONFIRMED
-    booking.status = "cancelled"
-    booking.cancelled_at = utcnow()
+    was = booking.status
+    promoted = _release(booking, by=by)
     audit.record(
         "immersion.cancelled",
         actor=by,
         subject=booking,
         organisation_id=org.id,
-        details={"cohort": cohort.id},
+        details={"cohort": cohort.id, "title": cohort.title, "was": was},
     )
+    _send_booking_email(booking, cancelled=True)
+    return promoted
+
+
+def _release(booking: Booking, *, by: User) -> Booking | None:
+    """Give up the booking's place (its cohort row locked by the caller): the first
+    organisation waiting takes a freed confirmed place. Returns that booking, if any."""
+    cohort = booking.cohort
+    was_confirmed = booking.status == BookingStatus.CONFIRMED
+    booking.status = "cancelled"
+    booking.cancelled_at = utcnow()
     db.session.flush()
     promoted = None
     if was_confirmed:
@@ -232,7 +311,7 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
                 actor=by,
                 subject=promoted,
                 organisation_id=promoted.organisation_id,
-                details={"cohort": cohort.id},
+                details={"cohort": cohort.id, "title": cohort.title},
             )
             _send_booking_email(promoted, promoted_from_waiting=True)
         elif cohort.status == CohortStatus.FULL:
@@ -240,25 +319,189 @@ def cancel(booking: Booking, *, by: User) -> Booking | None:
     return promoted
 
 
-def _send_booking_email(booking: Booking, promoted_from_waiting: bool = False) -> None:
+@dataclass(frozen=True)
+class MovePlan:
+    """What moving a booking to `cohort` would do, for the confirmation page."""
+
+    cohort: ImmersionCohort
+    status: str  # what the booking would be there: confirmed or waiting
+    free_places: int
+    waiting_ahead: int  # organisations already waiting there
+    gives_up_place: bool  # a confirmed place traded for a waiting-list one
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == BookingStatus.CONFIRMED
+
+
+def move_targets(booking: Booking) -> list[ImmersionCohort]:
+    """The cohorts a booking could move to now: taking bookings, before their deadline,
+    other than its own."""
+    now = utcnow()
+    return [
+        cohort
+        for cohort, _confirmed, _waiting in list_cohorts()
+        if cohort.status in BOOKABLE
+        and now <= cohort.booking_deadline
+        and cohort.id != booking.cohort_id
+    ]
+
+
+def plan_move(booking: Booking, cohort: ImmersionCohort) -> MovePlan:
+    """What `move` would do now (it checks again, under the locks, when it runs)."""
+    confirmed = confirmed_count(cohort)
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.cohort_id == cohort.id, Booking.status == BookingStatus.WAITING)
+    )
+    place = confirmed < cohort.capacity
+    return MovePlan(
+        cohort,
+        "confirmed" if place else "waiting",
+        max(cohort.capacity - confirmed, 0),
+        waiting,
+        not place and booking.status == BookingStatus.CONFIRMED,
+    )
+
+
+def move(
+    booking: Booking,
+    cohort: ImmersionCohort,
+    *,
+    by: User,
+    accept_waiting: bool = False,
+) -> tuple[Booking, Booking | None]:
+    """Move a booking to another cohort in one step: the new booking (the same attendees)
+    is made first, confirmed if the cohort has a free place, else on its waiting list; only
+    then is the old place given up, and the first organisation waiting there takes it.
+
+    A confirmed place is not traded for a waiting-list place unless `accept_waiting` says
+    the lead chose that. Returns (the new booking, the booking promoted on the old cohort).
+    """
+    org = booking.organisation
+    if not org_services.is_hub_lead(by, org):
+        raise ServiceError("Only the organisation's hub lead can move the booking.")
+    if booking.status not in ACTIVE:
+        raise ServiceError("This booking is cancelled: book a cohort instead.")
+    if org.stage != BOOKING_STAGE:
+        raise ServiceError("Immersion is booked while the organisation is in training.")
+    if cohort.id == booking.cohort_id:
+        raise ServiceError(
+            "The booking is already on that cohort: choose another one.", field="cohort"
+        )
+    _not_started(booking, "moved")
+    old = booking.cohort
+    _lock_organisation(org)
+    # Both cohort rows, in id order, so two moves in opposite directions cannot deadlock.
+    for locked in sorted((old, cohort), key=lambda c: c.id):
+        _lock_cohort(locked)
+    db.session.refresh(booking)
+    if booking.status not in ACTIVE:  # cancelled or moved meanwhile
+        raise ServiceError("This booking was changed meanwhile: it is no longer held.")
+    try:
+        _booking_open(cohort)
+    except ServiceError as error:
+        raise ServiceError(error.message, field="cohort") from None
+    if active_booking(org, cohort) is not None:
+        raise ServiceError(f"{org.name} is already booked on “{cohort.title}”.", field="cohort")
+    place = confirmed_count(cohort) < cohort.capacity
+    if not place and booking.status == BookingStatus.CONFIRMED and not accept_waiting:
+        raise ServiceError(
+            f"“{cohort.title}” is full: moving there puts {org.name} on its waiting list and "
+            f"gives up your confirmed place on “{old.title}”. Tick the box to confirm you "
+            "want that, or choose another cohort.",
+            field="accept_waiting",
+        )
+    moved = Booking(
+        cohort_id=cohort.id,
+        organisation_id=org.id,
+        status="confirmed" if place else "waiting",
+        confirmed_at=utcnow() if place else None,
+        booked_by_id=by.id,
+    )
+    moved.attendees = [BookingAttendee(user_id=a.user_id) for a in booking.attendees]
+    db.session.add(moved)
+    db.session.flush()
+    if not place or confirmed_count(cohort) >= cohort.capacity:
+        cohort.status = "full"
+    # The new place is held: only now is the old one given up.
+    was = booking.status
+    promoted = _release(booking, by=by)
+    audit.record(
+        "immersion.moved",
+        actor=by,
+        subject=moved,
+        organisation_id=org.id,
+        details={
+            "from_cohort": old.id,
+            "from_title": old.title,
+            "was": was,
+            "to_cohort": cohort.id,
+            "title": cohort.title,
+            "status": moved.status,
+            "old_booking": booking.id,
+        },
+    )
+    db.session.refresh(moved)
+    _send_booking_email(moved, moved_from=old)
+    return moved, promoted
+
+
+def _send_booking_email(
+    booking: Booking,
+    promoted_from_waiting: bool = False,
+    *,
+    cancelled: bool = False,
+    moved_from: ImmersionCohort | None = None,
+) -> None:
+    """Tell the booking's attendees and the organisation's hub leads (email as each chose,
+    and a notification in the portal) what became of the booking."""
     org, cohort = booking.organisation, booking.cohort
     recipients = [a.user for a in booking.attendees] + [
         m.user for m in org.memberships if m.has_role("hub_lead")
     ]
     confirmed = booking.status == BookingStatus.CONFIRMED
+    if cancelled:
+        subject = f"Booking cancelled: {cohort.title}"
+    elif moved_from is not None:
+        subject = f"Booking moved to {cohort.title}" + ("" if confirmed else " (waiting list)")
+    else:
+        subject = f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}"
     notify(
         recipients,
-        subject=f"{'Your place is confirmed' if confirmed else 'Waiting list'}: {cohort.title}",
+        subject=subject,
         template="immersion_booking",
         attachments=[("immersion.ics", cohort_calendar(cohort), "text/calendar")]
-        if confirmed
+        if confirmed and not cancelled
         else [],
         org=org,
         cohort=cohort,
         booking=booking,
         promoted=promoted_from_waiting,
+        cancelled=cancelled,
+        moved_from=moved_from,
         link=url_for("immersion.team_immersion", org_id=org.id, _external=True),
     )
+
+
+def cohort_bookings(cohort: ImmersionCohort):
+    """The cohort's bookings in queue order as plain rows (id, organisation_name, status,
+    queued_at, attending), in one query."""
+    return db.session.execute(
+        select(
+            Booking.id,
+            Organisation.name.label("organisation_name"),
+            Booking.status,
+            Booking.queued_at,
+            func.count(BookingAttendee.id).label("attending"),
+        )
+        .join(Organisation, Organisation.id == Booking.organisation_id)
+        .outerjoin(BookingAttendee, BookingAttendee.booking_id == Booking.id)
+        .where(Booking.cohort_id == cohort.id)
+        .group_by(Booking.id, Organisation.name, Booking.status, Booking.queued_at)
+        .order_by(Booking.queued_at, Booking.id)
+    ).all()
 
 
 def upcoming_for(user: User, now: datetime | None = None):

@@ -23,6 +23,7 @@ BOOKINGS = {
     "immersion.booked": "booked places in an Immersion cohort",
     "immersion.attendees_changed": "changed who attends an Immersion booking",
     "immersion.cancelled": "cancelled an Immersion booking",
+    "immersion.moved": "moved an Immersion booking to another cohort",
     "immersion.promoted": "moved an Immersion booking from the waiting list to a place",
 }
 ATTENDANCE = {
@@ -90,10 +91,29 @@ def _session(details: dict) -> list[str]:
     return words
 
 
+_HELD = {"confirmed": "a confirmed place", "waiting": "a waiting-list place"}
+
+
 def _booking(details: dict) -> list[str]:
+    words = []
+    title = details.pop("title", "")
     status = details.pop("status", "")
+    was = details.pop("was", "")
+    from_title = details.pop("from_title", "")
+    for key in ("cohort", "from_cohort", "to_cohort", "old_booking"):
+        details.pop(key, None)
+    if from_title:  # a move
+        words.append(f"from “{from_title}” ({_HELD.get(was, was)}) to “{title}”")
+        if status:
+            words.append("place confirmed" if status == "confirmed" else "on the waiting list")
+    else:
+        if title:
+            words.append(f"“{title}”")
+        if was:
+            words.append(f"gave up {_HELD.get(was, was)}")
+        if status:
+            words.append(status.replace("_", " "))
     attendees = details.pop("attendees", None)
-    words = [status.replace("_", " ")] if status else []
     if attendees is not None:
         words.append(f"{len(attendees)} attendee{'s' if len(attendees) != 1 else ''}")
     if "after" in details:

@@ -172,6 +172,22 @@ class BookingForm(PortalForm):
     submit = SubmitField("Book")
 
 
+class MoveBookingForm(PortalForm):
+    """Moving a booking to the cohort chosen on the previous step (`cohort`)."""
+
+    cohort = IntegerField(
+        "Cohort",
+        validators=[
+            DataRequired("Choose the cohort to move to."),
+            NumberRange(1, 2**31 - 1, "Choose the cohort to move to."),
+        ],
+    )
+    accept_waiting = BooleanField(
+        "I understand: we give up our confirmed place for a place on the waiting list"
+    )
+    submit = SubmitField("Move the booking")
+
+
 class ZoomReportForm(PortalForm):
     report = FileField("Zoom participants report (CSV)")
     submit = SubmitField("Upload and preview")

@@ -45,6 +45,7 @@ ATTENDANCE_STATUSES = {"present": "Present", "partial": "Partly present", "absen
 
 
 class ImmersionCohort(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_cohort"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +94,7 @@ class ImmersionCohort(db.Model):
 
 
 class ImmersionSession(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,6 +134,7 @@ class ImmersionSession(db.Model):
 class Booking(db.Model):
     """An organisation's place (or place in the queue) on a cohort."""
 
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_booking"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +158,7 @@ class Booking(db.Model):
 
 
 class BookingAttendee(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_booking_attendee"
     __table_args__ = (
         UniqueConstraint("booking_id", "user_id", name="uq_immersion_booking_attendee_booking_id"),
@@ -171,6 +175,7 @@ class BookingAttendee(db.Model):
 
 
 class AttendanceRecord(db.Model):
+    cache_groups = ("immersion-grid",)  # the cohort page's attendance grid (core/cache.py)
     __tablename__ = "immersion_attendance"
     __table_args__ = (
         UniqueConstraint("session_id", "user_id", name="uq_immersion_attendance_session_id"),

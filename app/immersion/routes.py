@@ -19,8 +19,8 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy.orm import selectinload
 
+from app.core import cache
 from app.core.boundary import refuse
 from app.core.csv import csv_response
 from app.core.db import utcnow
@@ -42,6 +42,7 @@ from app.immersion.forms import (
     DeleteSessionForm,
     DuplicateCohortForm,
     EvaluationForm,
+    MoveBookingForm,
     RecordingForm,
     ResourceForm,
     SessionEditForm,
@@ -52,9 +53,9 @@ from app.immersion.ical import cohort_calendar, sessions_calendar
 from app.immersion.models import (
     ATTENDANCE_STATUSES,
     Booking,
-    BookingAttendee,
     BookingStatus,
     CohortStatus,
+    ImmersionCohort,
 )
 from app.immersion.policies import (
     BOOKING_LEAD,
@@ -138,56 +139,79 @@ _NO_RECORD = '<td><span class="text-body-secondary">—</span></td>'
 _STATUS_HTML = {key: str(escape(label)) for key, label in ATTENDANCE_STATUSES.items()}
 
 
+def _cells_html(cells) -> str:
+    return "".join(
+        _NO_RECORD
+        if r is None
+        else (
+            f"<td>{_STATUS_HTML.get(r.status) or escape(r.status)}<br>"
+            f'<span class="small">{int(r.minutes)} min'
+            f"{', Zoom' if r.source == 'zoom' else ''}</span></td>"
+        )
+        for r in cells
+    )
+
+
 @bp.app_template_filter("attendance_cells")
 def attendance_cells(cells) -> Markup:
     """One attendee's row of the cohort grid (a cell per session), built in Python: a
     cohort of 60 people and 8 sessions has 480 cells, and a Jinja loop over them costs
     several times as much. Nothing typed by a person goes in: the status label is one of
     ours (escaped once above; an unknown one is escaped here) and the minutes a number."""
-    return Markup(  # noqa: S704 - see the docstring: every piece is ours or escaped
+    return Markup(_cells_html(cells))  # noqa: S704 - see the docstring: ours or escaped
+
+
+@bp.app_template_filter("attendance_rows")
+def attendance_rows(summaries) -> Markup:
+    """The grid's body, a row per attendee (name, organisation, a cell per session, the
+    count against the threshold), built in Python for the reason above. The names are
+    escaped here."""
+    met = ' <span class="badge status-badge status-complete">met</span>'
+    return Markup(  # noqa: S704 - names escaped, everything else ours or a number
         "".join(
-            _NO_RECORD
-            if r is None
-            else (
-                f"<td>{_STATUS_HTML.get(r.status) or escape(r.status)}<br>"
-                f'<span class="small">{int(r.minutes)} min'
-                f"{', Zoom' if r.source == 'zoom' else ''}</span></td>"
-            )
-            for r in cells
+            f'<tr><th scope="row">{escape(s.user.name)}<br><span class="small fw-normal '
+            f'text-body-secondary">{escape(s.organisation.name)}</span></th>'
+            f"{_cells_html(s.cells)}<td>{s.counted}/{s.sessions} ({s.percent}%)"
+            f"{met if s.met else ''}</td></tr>"
+            for s in summaries.values()
         )
     )
+
+
+def _grid_rows(cohort) -> tuple[Markup, int]:
+    """The grid's body and its number of attendees, cached until a committed change to
+    anything it shows (attendance, bookings and attendees, sessions, the cohort's rules,
+    people's and organisations' names) moves the "immersion-grid" generation on."""
+
+    def build():
+        _attendees, _sessions, _records, summaries = services.attendance_grid(cohort)
+        return str(attendance_rows(summaries)), len(summaries)
+
+    rows, count = cache.cached("immersion-grid", ("cohort-rows", cohort.id), build)
+    return Markup(rows), count  # noqa: S704 - built by attendance_rows, which escapes
 
 
 def _render_cohort(cohort, status=200, session_form=None):
-    attendees, sessions, records, summaries = services.attendance_grid(cohort)
-    bookings = list(
-        db.session.scalars(
-            db.select(Booking)
-            .where(Booking.cohort_id == cohort.id)
-            .options(
-                selectinload(Booking.organisation),
-                # Only the number attending is shown: load no accounts for it.
-                selectinload(Booking.attendees).lazyload(BookingAttendee.user),
-            )
-            .order_by(Booking.queued_at, Booking.id)
-        )
-    )
-    if session_form is None:
+    grid_rows, attendee_count = _grid_rows(cohort)
+    sessions = list(cohort.sessions)
+    bookings = services.cohort_bookings(cohort)
+    # The add-a-session form is built only when asked for (or shown again with its errors):
+    # rendering its fields cost as much as the whole attendance grid.
+    if session_form is None and request.args.get("add") == "session":
         session_form = SessionForm()
-    session_form.prework_modules.choices = _module_choices()
+    if session_form is not None:
+        session_form.prework_modules.choices = _module_choices()
     return render_template(
         "immersion/cohort.html",
         cohort=cohort,
-        attendees=attendees,
+        grid_rows=grid_rows,
+        attendee_count=attendee_count,
         sessions=sessions,
-        records=records,
-        summaries=summaries,
         bookings=bookings,
         session_form=session_form,
         status_form=CohortStatusForm(
             status=cohort.status if cohort.status != CohortStatus.FULL else "open"
         ),
-        zoom_form=ZoomReportForm(),
     ), status
 
 
@@ -516,7 +540,7 @@ def export_attendance(cohort_id: int):
                 cells.append(f"{r.status} ({r.minutes} min)" if r else "")
             summary = summaries[a.user_id]
             yield [
-                a.booking.organisation.name,
+                a.organisation.name,
                 a.user.name,
                 a.user.email,
                 *cells,
@@ -545,6 +569,8 @@ def _render_attendance(session, status=200, errors=None, posted=None, preview=No
         errors=errors or {},
         posted=posted or {},
         preview=preview,
+        is_open=services.attendance_open(session),
+        stamp=services.session_stamp(session),
     ), status
 
 
@@ -561,6 +587,25 @@ def _int(value):
     return -1 if number is None else number  # not a number: refused as out of range
 
 
+def _user_ids(prefix: str):
+    """The user ids named by form fields `<prefix><id>` (others are ignored)."""
+    for key in request.form:
+        if key.startswith(prefix):
+            user_id = _int(key[len(prefix) :])
+            if user_id is not None and 0 < user_id < 2**31:
+                yield user_id
+
+
+def _refused_attendance(session, error, *, zoom=False):
+    refuse()
+    if isinstance(error, services.AttendanceRefused) and not zoom:
+        return _render_attendance(session, 400, errors=error.errors, posted=request.form)
+    message = f"Nothing was saved: {error.message}" if zoom else error.message
+    return _render_attendance(
+        session, 400, errors={"zoom" if zoom else "session": message}, posted=request.form
+    )
+
+
 @bp.route("/immersion/sessions/<int:session_id>/attendance", methods=["POST"])
 @access(SESSION_STAFF)
 def save_attendance(session_id: int):
@@ -568,25 +613,33 @@ def save_attendance(session_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    rows = []
-    for a in services.booked_attendees(session.cohort):
-        status = request.form.get(f"status-{a.user_id}", "")
-        if not status:
-            continue  # left blank: not recorded yet
-        rows.append(
-            services.AttendanceRow(
-                a.user_id,
-                status,
-                _int(request.form.get(f"minutes-{a.user_id}")),
-                request.form.get(f"reason-{a.user_id}", "")[:2000],
-            )
+    rows = [
+        services.AttendanceRow(
+            user_id,
+            status,
+            _int(request.form.get(f"minutes-{user_id}")),
+            request.form.get(f"reason-{user_id}", "")[:2000],
         )
+        for user_id in _user_ids("status-")
+        if (status := request.form.get(f"status-{user_id}", ""))  # blank: not recorded yet
+    ]
+    all_present = request.form.get("action") == "all_present"
     try:
-        services.record_session_attendance(session, by=current_user, rows=rows, source="hand")
-    except services.AttendanceRefused as refusal:
-        refuse()
-        return _render_attendance(session, 400, errors=refusal.errors, posted=request.form)
-    flash(f"Attendance saved for “{session.title}”.", "success")
+        services.record_session_attendance(
+            session,
+            by=current_user,
+            rows=rows,
+            source="hand",
+            stamp=request.form.get("stamp"),
+            mark_others="present" if all_present else None,
+        )
+    except ServiceError as error:
+        return _refused_attendance(session, error)
+    flash(
+        f"Attendance saved for “{session.title}”"
+        + (": everyone not recorded yet is marked present." if all_present else "."),
+        "success",
+    )
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
 
 
@@ -597,6 +650,14 @@ def preview_zoom(session_id: int):
     form = ZoomReportForm()
     if not form.validate_on_submit():
         abort(400)
+    if not services.attendance_open(session):
+        return _render_attendance(
+            session,
+            400,
+            errors={
+                "zoom": f"“{session.title}” has not started yet: there is no report to import."
+            },
+        )
     upload = form.report.data
     if upload is None or not upload.filename:
         return _render_attendance(
@@ -609,8 +670,7 @@ def preview_zoom(session_id: int):
         report = zoom.parse_report(data)
     except zoom.ReportError as error:
         return _render_attendance(session, 400, errors={"zoom": str(error)})
-    attendees, _s, _r, _sum = services.attendance_grid(session.cohort)
-    people = [a.user for a in attendees]
+    people = [a.user for a in services.grid_attendees(session.cohort)]
     staff_emails = [current_user.email]
     proposal = zoom.propose(report, people, ignore_emails=staff_emails)
     return _render_attendance(session, preview={"report": report, "proposal": proposal})
@@ -623,34 +683,32 @@ def confirm_zoom(session_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    rows = []
-    for key in request.form:
-        if not key.startswith("use-"):
-            continue
-        user_id = _int(key[4:])
-        minutes = _int(request.form.get(f"minutes-{user_id}"))
-        if minutes is None or minutes < 0:
-            return _render_attendance(
-                session, 400, errors={"zoom": "Every confirmed row needs its minutes (0 or more)."}
-            )
-        status = services.status_for_minutes(session, minutes)
-        rows.append(
-            services.AttendanceRow(user_id, status, minutes, request.form.get("reason", "")[:2000])
-        )
-    if not rows:
-        return _render_attendance(
-            session,
-            400,
-            errors={"zoom": "Tick at least one row to save, or upload the report again."},
-        )
+    # "Mark all as in the Zoom report" saves every row of the preview (ticked or not) and
+    # marks the booked people missing from the report absent; "Confirm" the ticked rows.
+    everyone = request.form.get("action") == "everyone"
+    chosen = set(_user_ids("minutes-" if everyone else "use-"))
+    minutes = {
+        user_id: (m if (m := _int(request.form.get(f"minutes-{user_id}"))) != -1 else None)
+        for user_id in sorted(chosen)
+    }
     try:
-        services.record_session_attendance(session, by=current_user, rows=rows, source="zoom")
-    except services.AttendanceRefused as refusal:
-        refuse()
-        return _render_attendance(
-            session, 400, errors={"zoom": f"Nothing was saved: {refusal.message}"}
+        saved = services.record_from_report(
+            session,
+            by=current_user,
+            minutes=minutes,
+            reason=request.form.get("reason", "")[:2000],
+            stamp=request.form.get("stamp"),
+            everyone=everyone,
         )
-    flash(f"Attendance from the Zoom report saved for {len(rows)} people.", "success")
+    except ServiceError as error:
+        return _refused_attendance(session, error, zoom=True)
+    flash(
+        "Attendance from the Zoom report saved for everyone booked "
+        f"({len(saved)} records new or changed)."
+        if everyone
+        else f"Attendance from the Zoom report saved for {len(minutes)} people.",
+        "success",
+    )
     return redirect(url_for("immersion.session_attendance", session_id=session.id))
 
 
@@ -673,12 +731,19 @@ def _member_choices(org):
 
 @bp.route("/organisations/<int:org_id>/immersion")
 @access(ORG_VIEWER)
-def team_immersion(org_id: int, booking_form=None, status=200):
+def team_immersion(org_id: int, booking_form=None, status=200, held=None):
     org = g.organisation
     bookings = services.organisation_attendance(org)
     now = utcnow()
+    current = services.current_booking(org)
     posted = booking_form[0] if booking_form else None
-    open_cohorts = services.bookable_cohorts(org, also=posted)
+    # One booking at a time: with one held, the lead moves it rather than booking again
+    # (a refused booking's cohort stays on the page, to show why and offer the move).
+    open_cohorts = [
+        cohort
+        for cohort in services.bookable_cohorts(org, also=posted)
+        if current is None or cohort.id == posted
+    ]
     forms = {}
     for cohort in open_cohorts:
         form = booking_form if booking_form and booking_form[0] == cohort.id else None
@@ -699,7 +764,9 @@ def team_immersion(org_id: int, booking_form=None, status=200):
         forms=forms,
         change_forms=change_forms,
         verified=services.agreements_verified(org),
-        cancel_form=ConfirmForm(),
+        current=current,
+        held=held,
+        refused_cohort=posted,
         now=now,
         **organisation_page(org),
     ), status
@@ -712,11 +779,13 @@ def book(org_id: int, cohort_id: int):
     cohort = g.cohort
     form = BookingForm(prefix=f"c{cohort.id}")
     form.attendees.choices = _member_choices(org)
+    held = None
     if form.validate_on_submit():
         try:
             booking = services.book(org, cohort, by=current_user, attendee_ids=form.attendees.data)
         except ServiceError as error:
             attach_error(form, error)
+            held = getattr(error, "booking", None)
         else:
             flash(
                 f"Booked on “{cohort.title}”: place confirmed."
@@ -725,7 +794,12 @@ def book(org_id: int, cohort_id: int):
                 "success",
             )
             return redirect(url_for("immersion.team_immersion", org_id=org.id))
-    return team_immersion(org_id, booking_form=(cohort.id, form), status=400)
+    return team_immersion(
+        org_id,
+        booking_form=(cohort.id, form),
+        status=400,
+        held=db.session.get(Booking, held.id) if held is not None else None,
+    )
 
 
 @bp.route(
@@ -747,20 +821,96 @@ def change_attendees(org_id: int, booking_id: int):
     return redirect(url_for("immersion.team_immersion", org_id=org.id))
 
 
+def _target_cohort(value):
+    """The cohort a move names (`to` in the address, `cohort` in the form), if it exists."""
+    cohort_id = _int(value)
+    if cohort_id is None or not 0 < cohort_id < 2**31:
+        return None
+    return db.session.get(ImmersionCohort, cohort_id)
+
+
 @bp.route(
-    "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/cancel", methods=["POST"]
+    "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/move",
+    methods=["GET", "POST"],
+)
+@access(BOOKING_LEAD)
+def move_booking(org_id: int, booking_id: int):
+    """Step 1 (GET, no `to`): choose the cohort. Step 2 (GET with `to`): what the move
+    does, with the button. POST: move."""
+    org = g.organisation
+    booking = g.booking
+    form = MoveBookingForm()
+    status = 200
+    if request.method == "POST":
+        target = _target_cohort(request.form.get("cohort"))
+        if form.validate_on_submit() and target is not None:
+            try:
+                moved, _promoted = services.move(
+                    booking, target, by=current_user, accept_waiting=form.accept_waiting.data
+                )
+            except ServiceError as error:
+                attach_error(form, error)
+            else:
+                flash(
+                    f"Booking moved to “{moved.cohort.title}”: "
+                    + (
+                        "place confirmed."
+                        if moved.status == BookingStatus.CONFIRMED
+                        else "you are on its waiting list."
+                    )
+                    + " Your attendees have been told.",
+                    "success",
+                )
+                return redirect(url_for("immersion.team_immersion", org_id=org.id))
+        elif target is None:
+            form.form_errors.append("Choose the cohort to move to.")
+            refuse()
+        status = 400
+    else:
+        target = _target_cohort(request.args.get("to"))
+        if request.args.get("to") is not None and target is None:
+            status = 404
+    booking = db.session.get(Booking, booking.id)  # as stored (a refusal rolled back)
+    if target is not None and form.cohort.data is None:
+        form.cohort.data = target.id
+    return render_template(
+        "immersion/move_booking.html",
+        booking=booking,
+        targets=services.move_targets(booking),
+        target=target,
+        plan=services.plan_move(booking, target) if target is not None else None,
+        form=form,
+        **organisation_page(org),
+    ), status
+
+
+@bp.route(
+    "/organisations/<int:org_id>/immersion/bookings/<int:booking_id>/cancel",
+    methods=["GET", "POST"],
 )
 @access(BOOKING_LEAD)
 def cancel_booking(org_id: int, booking_id: int):
+    """GET: what cancelling does, and the button that confirms it. POST: cancel."""
     org = g.organisation
     booking = g.booking
     form = ConfirmForm()
-    if form.validate_on_submit():
-        perform(
-            lambda: services.cancel(booking, by=current_user),
-            "Booking cancelled.",
-        )
-    return redirect(url_for("immersion.team_immersion", org_id=org.id))
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.cancel(booking, by=current_user)
+            except ServiceError as error:
+                attach_error(form, error)
+            else:
+                flash(
+                    f"Booking on “{booking.cohort.title}” cancelled. Your attendees have "
+                    "been told.",
+                    "success",
+                )
+                return redirect(url_for("immersion.team_immersion", org_id=org.id))
+        booking = db.session.get(Booking, booking.id)
+    return render_template(
+        "immersion/cancel_booking.html", booking=booking, form=form, **organisation_page(org)
+    ), (400 if request.method == "POST" else 200)
 
 
 # --- trainees --------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class InvitationStatus(StrEnum):
 
 
 class Organisation(db.Model):
-    cache_groups = ("directory",)
+    cache_groups = ("directory", "immersion-grid")
     cache_columns = ("name", "nation", "org_type", "stage")
     __tablename__ = "organisation"
 

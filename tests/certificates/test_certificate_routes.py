@@ -12,7 +12,7 @@ from app.certificates.models import Certificate
 from app.core import clock
 from app.extensions import db
 from tests.factories.certificates import approved_hub, flip_byte, pdf_bytes_of, reload, write
-from tests.factories.immersion import book, make_cohort, record, sessions_of
+from tests.factories.immersion import book, held_first, make_cohort, record, sessions_of
 from tests.factories.organisations import count, join_team, reload_org
 from tests.factories.readiness import complete_training, form_file
 from tests.helpers import events, login, page_text
@@ -293,7 +293,7 @@ def test_a_member_gets_a_certificate_of_completion_once_eligible(app, client, ma
     trainer = make_user(roles=("trainer",))
     with app.test_request_context():
         complete_training(team.coordinator)
-        cohort = make_cohort(trainer)
+        cohort = make_cohort(trainer, first=held_first())
     book(app, team, cohort)
     with app.test_request_context():
         for session in sessions_of(cohort):

@@ -551,9 +551,10 @@ MATRIX = [
         dict(anonymous=302, applicant=403, trainer=200, auditor=403, admin=200),
     ),
     (
+        # The matrix's session has not started: a save is refused (400), not redirected.
         "POST",
         "/immersion/sessions/{session}/attendance",
-        dict(anonymous=302, applicant=403, trainer=302, auditor=403, admin=302),
+        dict(anonymous=302, applicant=403, trainer=400, auditor=403, admin=400),
     ),
     (
         "POST",
@@ -583,6 +584,21 @@ MATRIX = [
     (
         "POST",
         "/organisations/{org}/immersion/bookings/{booking}/cancel",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/immersion/bookings/{booking}/cancel",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/immersion/bookings/{booking}/move",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "POST",
+        "/organisations/{org}/immersion/bookings/{booking}/move",
         dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
     ),
     (

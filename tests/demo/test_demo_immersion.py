@@ -234,13 +234,17 @@ def test_demo_immersion_pages_open(app):
     assert login(lead, demo_email("Dr Morag MacLeod"), DEMO_PASSWORD).status_code == 302
     team = page_text(lead.get(f"/organisations/{glen_id}/immersion"))
     assert "ECHO Immersion cohort 14 — place confirmed" in team
-    assert "Book ECHO Immersion cohort 16" in team  # the open cohort can be booked
+    # One booking at a time: cohort 15 is under way, so cohort 16 is not offered yet.
+    assert "Book ECHO Immersion cohort 16" not in team
+    assert "ECHO Immersion cohort 15 is under way: once it is completed" in team
     # A completed cohort's booking (its attendance counts for readiness) is not cancellable.
     completed_booking, running_booking = (
         db.session.scalar(select(Booking.id).where(Booking.cohort_id == c.id)) for c in cohorts[:2]
     )
-    assert f"/immersion/bookings/{running_booking}/cancel" in team
-    assert f"/immersion/bookings/{completed_booking}/cancel" not in team
+    # Nor one under way (cancelling it would be refused): neither offers cancel or move.
+    for booking_id in (completed_booking, running_booking):
+        assert f"/immersion/bookings/{booking_id}/cancel" not in team
+        assert f"/immersion/bookings/{booking_id}/move" not in team
     panel = page_text(lead.get(f"/organisations/{glen_id}/readiness"))
     assert "Every required role has someone who met the attendance threshold." in panel
 

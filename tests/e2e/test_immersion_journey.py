@@ -99,6 +99,26 @@ def write_zoom_report(path: Path, people: dict[str, tuple[str, str]], host) -> P
     return path
 
 
+def sessions_take_place(live_app, title: str) -> None:
+    """Time passes: the cohort's sessions move into the past (a week apart, the last one
+    yesterday), as the journey cannot wait for May. Attendance is refused before a session
+    has started."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.immersion.models import ImmersionCohort
+
+    with live_app.app_context():
+        cohort = db.session.scalar(select(ImmersionCohort).where(ImmersionCohort.title == title))
+        last = clock.now() - timedelta(days=1)
+        for n, session in enumerate(reversed(cohort.sessions)):
+            session.starts_at = last - timedelta(weeks=n, minutes=DURATION)
+        db.session.commit()
+        db.session.remove()
+
+
 # --- page helpers ------------------------------------------------------------------------
 
 
@@ -259,6 +279,7 @@ def test_cohort_bookings_and_attendance_turn_immersion_green(
     page_b.context.close()
 
     # --- session 1: the Zoom participants report, previewed then confirmed --------------
+    sessions_take_place(live_app, COHORT)
     page.reload()
     expect(page.get_by_role("listitem").filter(has_text=org_a)).to_contain_text(
         "confirmed, 3 attending"
@@ -295,7 +316,7 @@ def test_cohort_bookings_and_attendance_turn_immersion_green(
     expect(preview).to_contain_text("In the report but not booked (ignored): Sam Visitor")
     expect(preview).to_contain_text(f"Host rows ignored: {trainer[1]} (Host)")
     assert_accessible(page)
-    preview.get_by_role("button", name="Confirm and save attendance").click()
+    preview.get_by_role("button", name="Confirm and save the ticked rows").click()
     expect(flash(page, "Attendance from the Zoom report saved for 3 people.")).to_be_visible()
     expect(page.get_by_role("region", name="Zoom report preview")).to_have_count(0)
     expect(page.get_by_label(f"Attendance of {lead[1]}")).to_have_value("present")

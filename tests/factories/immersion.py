@@ -32,6 +32,12 @@ _keys = itertools.count(1)
 FIRST_SESSION = datetime(2027, 4, 7, 10, 0, tzinfo=UTC)
 
 
+def held_first(weeks: int = 5) -> datetime:
+    """A first session `weeks` weeks ago at 10:00 UTC: weekly sessions from it have taken
+    place, so attendance can be recorded (it is refused before a session starts)."""
+    return (utcnow() - timedelta(weeks=weeks)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def make_cohort(
     trainer,
     *,
@@ -47,9 +53,12 @@ def make_cohort(
     """A cohort with `sessions` weekly sessions (through the services), committed. The
     deadline defaults to 30 days ahead, or the day before a first session sooner than that;
     sessions in the past are recorded as having taken place."""
+    reopen = deadline is None and first <= utcnow()
     if deadline is None:
         deadline = utcnow() + timedelta(days=30)
-        if utcnow() < first <= deadline:
+        if reopen:  # a cohort already under way: booking closed the day before it began
+            deadline = first - timedelta(days=1)
+        elif first <= deadline:
             deadline = max(utcnow() + timedelta(minutes=1), first - timedelta(days=1))
     cohort = services.create_cohort(
         by=trainer,
@@ -70,6 +79,11 @@ def make_cohort(
             facilitators="Dr Priya Shah",
             already_took_place=first + timedelta(weeks=i) < utcnow(),
         )
+    if reopen:
+        # Test data: the trainer let bookings in after the start (the service forbids
+        # setting that up, so it is written directly), so tests can book a cohort whose
+        # sessions have taken place and record their attendance.
+        cohort.booking_deadline = utcnow() + timedelta(days=30)
     db.session.commit()
     return cohort
 

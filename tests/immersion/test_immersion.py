@@ -22,6 +22,7 @@ from app.immersion.models import (
     AttendanceChange,
     AttendanceRecord,
     Booking,
+    BookingAttendee,
     ImmersionCohort,
     ImmersionSession,
 )
@@ -31,6 +32,7 @@ from tests.factories.immersion import (
     FIRST_SESSION,
     attendance_rows,
     book,
+    held_first,
     make_cohort,
     record,
     reload_booking,
@@ -547,13 +549,13 @@ def _race(app, plan, cohort_id):
 @pytest.mark.commits
 def test_two_leads_booking_the_last_place_at_once_exactly_one_gets_it(app, trainer, make_team):
     """Parallel bookings serialise on the cohort row: one place, one confirmation."""
-    first, second = make_team(), make_team()
     cohorts = [make_cohort(trainer, title=f"Race {i}", capacity=1) for i in range(3)]
-    plan = [(t.org.id, t.lead.id, t.ids) for t in (first, second)]
+    # Two new organisations per cohort: an organisation holds one booking at a time.
+    plans = [[(t.org.id, t.lead.id, t.ids) for t in (make_team(), make_team())] for _ in cohorts]
     cohort_ids = [c.id for c in cohorts]
     db.session.commit()
 
-    for cohort_id in cohort_ids:
+    for cohort_id, plan in zip(cohort_ids, plans, strict=True):
         results, errors = _race(app, plan, cohort_id)
         assert errors == []
         assert sorted(results) == ["confirmed", "waiting"]
@@ -571,7 +573,7 @@ def test_two_leads_booking_the_last_place_at_once_exactly_one_gets_it(app, train
 @pytest.fixture
 def booked(app, trainer, make_team):
     """A 3-session cohort (90 minutes each) with one team of four booked."""
-    cohort = make_cohort(trainer, sessions=3, duration=90)
+    cohort = make_cohort(trainer, first=held_first(), sessions=3, duration=90)
     team = make_team()
     book(app, team, cohort)
     return cohort, team, sessions_of(cohort)
@@ -629,7 +631,7 @@ def test_minutes_out_of_range_are_refused(app, trainer, booked, minutes):
 
 def test_only_booked_attendees_and_only_staff(app, trainer, booked, make_team, make_user):
     cohort, team, sessions = booked
-    waiting_cohort = make_cohort(trainer, title="Small", capacity=1, sessions=1)
+    waiting_cohort = make_cohort(trainer, first=held_first(), title="Small", capacity=1, sessions=1)
     book(app, make_team(), waiting_cohort)
     waiting_team = make_team()
     book(app, waiting_team, reload_cohort(waiting_cohort.id))
@@ -731,7 +733,7 @@ def test_a_session_counts_from_the_cohort_minimum(app, trainer, booked):
 
 
 def test_percentage_and_threshold_per_attendee(app, trainer, make_team):
-    cohort = make_cohort(trainer, sessions=5, duration=60)
+    cohort = make_cohort(trainer, first=held_first(), sessions=5, duration=60)
     team = make_team()
     book(app, team, cohort)
     sessions = sessions_of(cohort)
@@ -760,6 +762,7 @@ def test_percentage_and_threshold_per_attendee(app, trainer, make_team):
 def test_cohort_rules_can_be_changed(app, trainer, make_team):
     cohort = make_cohort(
         trainer,
+        first=held_first(),
         sessions=2,
         duration=60,
         session_minimum_percent=50,
@@ -825,7 +828,7 @@ def test_one_person_can_cover_several_roles(app, trainer, make_user, make_organi
         members={("coordinator", "facilitator", "specialist"): all_rounder},
     )
     verify_agreements(org, lead)
-    cohort = make_cohort(trainer, sessions=1)
+    cohort = make_cohort(trainer, first=held_first(), sessions=1)
     booking = services.book(org, cohort, by=lead, attendee_ids=[lead.id, all_rounder.id])
     db.session.commit()
     [session] = sessions_of(cohort)
@@ -834,8 +837,9 @@ def test_one_person_can_cover_several_roles(app, trainer, make_user, make_organi
     assert requirement.details == ["No hub lead has met the attendance threshold yet"]
     record(session, trainer, lead, "present")
     assert _immersion(org).met
-    # A cancelled booking's attendance no longer counts.
-    services.cancel(reload_booking(booking.id), by=lead)
+    # A cancelled booking's attendance no longer counts. (Cancelling is refused once the
+    # cohort has started; a booking cancelled before the rule existed stays cancelled.)
+    db.session.execute(update(Booking).where(Booking.id == booking.id).values(status="cancelled"))
     db.session.commit()
     assert not _immersion(org).met
 
@@ -868,7 +872,17 @@ def test_upcoming_lists_only_the_users_confirmed_sessions(app, trainer, make_tea
     team, waiting = make_team(), make_team()
     book(app, team, cohort, attendees=[team.lead, team.coordinator])
     book(app, waiting, reload_cohort(cohort.id))
-    book(app, waiting, other_cohort, attendees=[waiting.lead])
+    # Confirmed on another cohort too: a booking made before an organisation was held to
+    # one at a time (`book` refuses it now), as an older database may hold.
+    other = Booking(
+        cohort_id=other_cohort.id,
+        organisation_id=waiting.org.id,
+        status="confirmed",
+        confirmed_at=utcnow(),
+    )
+    other.attendees = [BookingAttendee(user_id=waiting.lead.id)]
+    db.session.add(other)
+    db.session.commit()
     assert len(services.upcoming_for(team.coordinator)) == 2
     assert services.upcoming_for(team.specialist) == []  # a member, not attending
     # On the waiting list for one cohort, confirmed on the other.
@@ -884,6 +898,10 @@ def test_organisation_attendance_lists_bookings_newest_first(app, trainer, make_
     first = book(app, team, older, attendees=[team.lead])
     db.session.execute(
         update(Booking).where(Booking.id == first.id).values(queued_at=utcnow() - timedelta(days=1))
+    )
+    # The older cohort is over, so the team may book again.
+    db.session.execute(
+        update(ImmersionCohort).where(ImmersionCohort.id == older.id).values(status="completed")
     )
     db.session.commit()
     book(app, team, reload_cohort(newer.id), attendees=[team.lead])

@@ -26,6 +26,7 @@ from tests.factories.immersion import (
     attendance_rows,
     book,
     csv_upload,
+    held_first,
     make_cohort,
     record,
     reload_booking,
@@ -259,14 +260,23 @@ def test_team_page_offers_booking_only_where_it_is_allowed(app, trainer, make_te
     team = make_team()
     book(app, team, booked_cohort, attendees=[team.lead, team.specialist])
 
-    page = page_text(signed_in(app, team.lead).get(f"/organisations/{team.org.id}/immersion"))
+    unbooked = make_team()
+    page = page_text(
+        signed_in(app, unbooked.lead).get(f"/organisations/{unbooked.org.id}/immersion")
+    )
     assert "Book a cohort" in page
     assert f"/immersion/{open_cohort.id}/book" in page
+    assert f"/immersion/{booked_cohort.id}/book" in page
     assert f"/immersion/{closed.id}/book" not in page
     assert f"/immersion/{late.id}/book" not in page  # past its deadline: would be refused
-    assert f"/immersion/{booked_cohort.id}/book" not in page  # already booked
+
+    # One booking at a time: a team holding one is offered a move, not a second booking.
+    page = page_text(signed_in(app, team.lead).get(f"/organisations/{team.org.id}/immersion"))
+    assert "Book a cohort" not in page and '/book"' not in page
+    assert "holds one booking at a time" in page
     assert "Booked cohort — place confirmed" in page
-    assert "Change who attends" in page and "Cancel booking" in page
+    assert "Change who attends" in page
+    assert "Move to another cohort" in page and "Cancel the booking" in page
 
     # A team member who is not the lead sees the bookings but no booking or change forms.
     page = page_text(
@@ -274,7 +284,8 @@ def test_team_page_offers_booking_only_where_it_is_allowed(app, trainer, make_te
     )
     assert "Booked cohort — place confirmed" in page
     assert "Book a cohort" not in page and "/book" not in page
-    assert "Change who attends" not in page and "Cancel booking" not in page
+    assert "Change who attends" not in page and "Cancel the booking" not in page
+    assert "Move to another cohort" not in page
 
     # A lead whose organisation is not in training yet cannot book.
     submitted = make_team(stage="submitted")
@@ -311,15 +322,24 @@ def test_cancelling_through_the_page_promotes_the_waiting_team(app, trainer, mak
     waiting = book(app, second, reload_cohort(cohort.id))
     clear_outbox()
     lead = signed_in(app, first.lead)
-    response = lead.post(
-        f"/organisations/{first.org.id}/immersion/bookings/{booking.id}/cancel",
-        follow_redirects=True,
-    )
-    assert "Booking cancelled." in page_text(response)
+    url = f"/organisations/{first.org.id}/immersion/bookings/{booking.id}/cancel"
+    # The team page links to a confirmation page; nothing changes until it is confirmed.
+    assert url in page_text(lead.get(f"/organisations/{first.org.id}/immersion"))
+    confirm = page_text(lead.get(url))
+    assert "Cancel the booking on Immersion spring 2027?" in confirm
+    assert "Yes, cancel the booking" in confirm and "the place goes to the first" in confirm
+    assert reload_booking(booking.id).status == "confirmed" and outbox_to(first.lead.email) == []
+    response = lead.post(url, follow_redirects=True)
+    assert "Booking on “Immersion spring 2027” cancelled" in page_text(response)
     assert reload_booking(booking.id).status == "cancelled"
     assert reload_booking(waiting.id).status == "confirmed"
     [message] = outbox_to(second.lead.email)
     assert "Your place is confirmed" in message.subject
+    # The cancelled team's attendees are told, by email and in the portal.
+    for person in first.members:
+        [told] = outbox_to(person.email)
+        assert told.subject.endswith("Booking cancelled: Immersion spring 2027")
+        assert "is cancelled by your hub lead" in told.body
     # Someone else's booking is not found.
     assert (
         signed_in(app, second.lead)
@@ -366,7 +386,6 @@ def test_my_calendar_holds_only_my_sessions(app, trainer, make_team):
     team, other = make_team(), make_team()
     book(app, team, mine, attendees=[team.lead, team.coordinator])
     book(app, other, theirs)
-    book(app, team, theirs, attendees=[team.lead])  # the coordinator does not attend this one
 
     response = signed_in(app, team.coordinator).get("/immersion/mine.ics")
     assert response.status_code == 200
@@ -378,7 +397,7 @@ def test_my_calendar_holds_only_my_sessions(app, trainer, make_team):
     assert [e.decoded("dtstart") for e in vevents] == [s.starts_at for s in sessions]
 
     lead_calendar = Calendar.from_ical(signed_in(app, team.lead).get("/immersion/mine.ics").data)
-    assert len(lead_calendar.walk("VEVENT")) == 3
+    assert len(lead_calendar.walk("VEVENT")) == 2
     nobody = Calendar.from_ical(signed_in(app, team.specialist).get("/immersion/mine.ics").data)
     assert nobody.walk("VEVENT") == []
 
@@ -418,7 +437,7 @@ def test_my_immersion_shows_the_join_link_only_shortly_before(app, trainer, make
 @pytest.fixture
 def booked(app, trainer, make_team):
     """A 3-session cohort (90 minutes each) with one team of four booked."""
-    cohort = make_cohort(trainer, sessions=3, duration=90)
+    cohort = make_cohort(trainer, first=held_first(), sessions=3, duration=90)
     team = make_team()
     book(app, team, cohort)
     return cohort, team, sessions_of(cohort)
@@ -752,7 +771,7 @@ def test_attendance_csv_export_protects_against_formulas(
         stage="in_training", lead=lead, members={"specialist": colleague}, name="+Plus Hospice"
     )
     verify_agreements(org, lead)
-    cohort = make_cohort(trainer, sessions=2, duration=60)
+    cohort = make_cohort(trainer, first=held_first(), sessions=2, duration=60)
     with app.test_request_context():
         from app.immersion import services
 
@@ -810,7 +829,9 @@ def test_attendance_csv_export_protects_against_formulas(
 def _cohort_with_teams(app, trainer, make_team, *, title, teams, waiting, sessions):
     """`teams` confirmed organisations (3 attendees each) with attendance at every session,
     and `waiting` more on the waiting list."""
-    cohort = make_cohort(trainer, title=title, capacity=teams, sessions=sessions, duration=60)
+    cohort = make_cohort(
+        trainer, first=held_first(), title=title, capacity=teams, sessions=sessions, duration=60
+    )
     booked = []
     for i in range(teams + waiting):
         team = make_team(name=f"{title} hospice {i}")
