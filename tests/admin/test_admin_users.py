@@ -519,9 +519,9 @@ def test_demo_seed_is_idempotent(app, runner):
     assert first.exit_code == 0, first.output
     assert DEMO_PASSWORD in first.output
     # Accounts for every site role, the organisations' team members, the organisations,
-    # and the three Immersion cohorts (completed, in progress, open).
+    # and the four Immersion cohorts (completed, in progress, open, and the copy for next quarter).
     assert first.output.count("created ") == (
-        len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE) + len(DEMO_ORGANISATIONS) + 3
+        len(DEMO_ACCOUNTS) + len(DEMO_PEOPLE) + len(DEMO_ORGANISATIONS) + 4
     )
 
     second = runner.invoke(args=["demo", "seed"])
