@@ -116,15 +116,7 @@ def new_cohort():
     )
     if form.validate_on_submit():
         try:
-            cohort = services.create_cohort(
-                by=current_user,
-                title=form.title.data,
-                description=form.description.data,
-                capacity=form.capacity.data,
-                booking_deadline=_utc(form.booking_deadline.data),
-                session_minimum_percent=form.session_minimum_percent.data,
-                attendance_threshold_percent=form.attendance_threshold_percent.data,
-            )
+            cohort = services.create_cohort(by=current_user, **_cohort_fields(form))
         except ServiceError as error:
             attach_error(form, error)
         else:
@@ -302,12 +294,7 @@ def edit_cohort(cohort_id: int):
                 cohort,
                 by=current_user,
                 version=form.opened_at(),
-                title=form.title.data,
-                description=form.description.data,
-                capacity=form.capacity.data,
-                booking_deadline=_utc(form.booking_deadline.data),
-                session_minimum_percent=form.session_minimum_percent.data,
-                attendance_threshold_percent=form.attendance_threshold_percent.data,
+                **_cohort_fields(form),
             )
         except ServiceError as error:
             attach_error(form, error)
@@ -578,6 +565,18 @@ def _render_attendance(session, status=200, errors=None, posted=None, preview=No
 @access(SESSION_STAFF)
 def session_attendance(session_id: int):
     return _render_attendance(g.immersion_session)
+
+
+def _cohort_fields(form) -> dict:
+    """What the create and edit forms of a cohort give its service."""
+    return dict(
+        title=form.title.data,
+        description=form.description.data,
+        capacity=form.capacity.data,
+        booking_deadline=_utc(form.booking_deadline.data),
+        session_minimum_percent=form.session_minimum_percent.data,
+        attendance_threshold_percent=form.attendance_threshold_percent.data,
+    )
 
 
 def _int(value):
