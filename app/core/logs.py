@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote, unquote
 
 SECRET_ARGUMENTS = frozenset({"token", "code"})
 REDACTED = "[redacted]"
@@ -75,8 +76,21 @@ def redact(text: str) -> str:
         # read as that and not as "/verify/<code>" with a code ending ".json".
         rules = sorted(_patterns, key=len, reverse=True)
         either = "|".join(f"(?:{_patterns[rule]})" for rule in rules)
-        _combined[0] = re.compile(r"(?:^|(?<=[\s\"]))(?:" + either + r")(?=$|[\s?#\"])")
-    return _combined[0].sub(_blank_secrets, text)
+        # A path stands alone or is the value of a query parameter ("?next=/…/<token>").
+        _combined[0] = re.compile(r"(?:^|(?<=[\s\"=]))(?:" + either + r")(?=$|[\s?#&\"])")
+    text = _combined[0].sub(_blank_secrets, text)
+    # The same path percent-encoded as a query value ("?next=%2Forganisations%2F…").
+    return _ENCODED_VALUE.sub(_blank_encoded, text)
+
+
+_ENCODED_VALUE = re.compile(r"(?<==)[^&\s\"#]*%2[fF][^&\s\"#]*")
+
+
+def _blank_encoded(match: re.Match) -> str:
+    value = match.group(0)
+    plain = unquote(value)
+    cleaned = _combined[0].sub(_blank_secrets, plain)
+    return value if cleaned == plain else quote(cleaned, safe="")
 
 
 class RedactingFilter(logging.Filter):

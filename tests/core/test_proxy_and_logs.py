@@ -84,6 +84,15 @@ def test_a_negative_number_of_proxies_stops_start_up(database_url):
             "/notifications/unsubscribe/[redacted]",
         ),
         ('"GET /verify HTTP/1.1" 400', '"GET /verify HTTP/1.1" 400'),  # no code in it
+        (  # a secret path as the value of a query parameter, plain and percent-encoded
+            '"GET /account/login?next=/organisations/invitations/tok&email=a HTTP/1.1"',
+            '"GET /account/login?next=/organisations/invitations/[redacted]&email=a HTTP/1.1"',
+        ),
+        (
+            '"GET /account/login?next=%2Forganisations%2Finvitations%2Ftok HTTP/1.1"',
+            '"GET /account/login?next=%2Forganisations%2Finvitations%2F%5Bredacted%5D HTTP/1.1"',
+        ),
+        ('"GET /x?next=%2Forganisations%2F12"', '"GET /x?next=%2Forganisations%2F12"'),
         ('"GET /verify/pdf HTTP/1.1" 200', '"GET /verify/[redacted] HTTP/1.1" 200'),
         ('"GET /organisations/12/team HTTP/1.1" 200', '"GET /organisations/12/team HTTP/1.1" 200'),
     ],

@@ -10,8 +10,10 @@
   const behind = (el) => { for (let n = el.parentElement; n; n = n.parentElement) {
       const c = rgb(getComputedStyle(n).backgroundColor); if (c && c.a > 0.5) return c; }
     return {r: 255, g: 255, b: 255, a: 1}; };
-  const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  // A control inside a closed <details> keeps its box (Chromium hides it by
+  // content-visibility) but can be neither seen nor focused: checkVisibility knows.
+  const visible = (el) => { const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && el.checkVisibility({visibilityProperty: true}); };
   const bad = [];
   const controls = [...document.querySelectorAll(
     'input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=file]), select, textarea')].filter(visible);
