@@ -140,7 +140,24 @@ def run_view(view: Callable[[], object]) -> object:
 
 
 class PortalFlask(Flask):
-    """Flask with the request boundary around every view."""
+    """Flask with the request boundary around every view, and full URLs that name the
+    portal by its configured address."""
 
     def dispatch_request(self):
         return run_view(super().dispatch_request)
+
+    def url_for(self, endpoint, *, _external=None, _scheme=None, **values):
+        """A full URL (`_external=True`: emails, QR codes, the sitemap) starts with
+        PUBLIC_BASE_URL, never with the Host header of the request that caused it: a
+        "forgot password" posted with `Host: attacker.example` must not email a reset link
+        to the attacker's site (host-header poisoning). Paths stay as Flask builds them."""
+        base = self.config.get("PUBLIC_BASE_URL")
+        if not (_external and _scheme is None and base and has_request_context()):
+            return super().url_for(endpoint, _external=_external, _scheme=_scheme, **values)
+        from flask import request
+
+        path = super().url_for(endpoint, _external=False, **values)
+        root = request.script_root
+        if root and path.startswith(root):  # the base names the mount point itself
+            path = path[len(root) :]
+        return base.rstrip("/") + path

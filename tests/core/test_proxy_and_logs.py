@@ -128,3 +128,34 @@ def test_the_development_server_log_holds_no_token(app, client, caplog):
     )
     assert "abcDEF123" not in caplog.text
     assert "/account/reset-password/[redacted]" in caplog.text
+
+
+# --- full URLs name the portal, not the Host header ---------------------------------------
+
+
+def test_a_forged_host_header_does_not_reach_the_reset_link(app, client, make_user):
+    from app.core import mail
+
+    user = make_user()
+    mail.outbox().clear()
+    response = client.post(
+        "/account/forgot-password",
+        data={"email": user.email},
+        headers={"Host": "attacker.example"},
+    )
+    assert response.status_code in (302, 303)
+    (message,) = mail.outbox()
+    assert "attacker.example" not in message.body
+    assert f"{app.config['PUBLIC_BASE_URL']}/account/reset-password/" in message.body
+
+
+def test_full_urls_start_with_the_public_address_under_any_host(app):
+    app.config["PUBLIC_BASE_URL"] = "https://hubs.example.org"
+    with app.test_request_context("/", base_url="http://evil.example"):
+        from flask import url_for
+
+        assert url_for("public.about", _external=True) == "https://hubs.example.org/about"
+        assert url_for("public.about") == "/about"  # paths are untouched
+        assert url_for("public.about", _external=True, _scheme="http").startswith(
+            "http://evil.example"
+        )  # an explicit scheme is Flask's own answer

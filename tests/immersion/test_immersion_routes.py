@@ -897,3 +897,12 @@ def test_booking_a_closed_or_late_cohort_shows_why(app, trainer, make_team):
     assert response.status_code == 400
     assert "The booking deadline for “Late cohort” has passed." in page_text(response)
     assert count(Booking) == 0
+
+
+def test_zoom_preview_says_how_the_report_was_read(app, as_trainer, booked):
+    """A semicolon-separated export (Excel in a European locale): the preview says so."""
+    cohort, team, sessions = booked
+    data = f"Name;User Email;Duration (Minutes)\n{team.lead.name};{team.lead.email};90\n"
+    response = _preview(as_trainer, sessions[0], data)
+    assert response.status_code == 200, page_text(response)
+    assert "Read as UTF-8 text with columns separated by semicolons." in page_text(response)
