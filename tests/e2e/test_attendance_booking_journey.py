@@ -64,6 +64,7 @@ def make_cohorts(live_app, trainer_email: str) -> dict[str, tuple[int, list[int]
                     title=f"{title.split()[-1].title()} session {n + 1}",
                     starts_at=first + timedelta(weeks=n),
                     duration_minutes=90,
+                    already_took_place=first < now,  # winter's sessions took place
                 )
                 for n in range(2)
             ]
