@@ -230,6 +230,7 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
             "kind": request.kind,
             "reason": request.reason,
             "sha256": stored.sha256,
+            "credential": credential.credential_id,
             "expires_on": request.expires_on.isoformat(),
             **({"single_person": True} if request.single_person else {}),
             **({"supersedes": request.supersedes.serial} if request.supersedes else {}),

@@ -365,3 +365,10 @@ def test_the_hub_lead_gets_a_linkedin_link_with_the_right_fields(client, hub, ma
     assert "linkedin.com" not in client.get(f"/organisations/{org.id}/certificates").get_data(
         as_text=True
     )
+
+
+def test_the_audit_log_names_the_credential_issued_with_the_certificate(hub):
+    from tests.helpers import events
+
+    (event,) = [e for e in events("certificate.issued") if e.details["serial"] == hub.cert.serial]
+    assert event.details["credential"] == row_of(hub.cert).credential_id
