@@ -749,3 +749,20 @@ def carried(user, org, certs: list[Certificate]) -> dict[int, Carried]:
             url, fields = linkedin(cert, services.verify_url(cert.code))
         result[cert.id] = Carried(cert.id in with_credential, url, fields)
     return result
+
+
+def restamp(cert: Certificate) -> None:
+    """Sign the credential again with the certificate's current dates (demo data that is
+    back-dated after issue; never used on real certificates, whose dates never change)."""
+    row = of_certificate(cert)
+    if row is None:
+        return
+    active, _ = keys()
+    credential = {k: v for k, v in decoded(row).items() if k not in ("iss", "jti", "nbf", "iat")}
+    credential.pop("exp", None)
+    subject = credential.pop("sub", None)
+    credential["validFrom"] = _datetime(cert.issued_at)
+    credential["validUntil"] = _datetime(valid_until(cert.expires_on))
+    row.jwt = _sign(credential, active, subject=subject)
+    row.kid = active.kid
+    db.session.flush()

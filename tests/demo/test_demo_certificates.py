@@ -55,6 +55,13 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
         result = services.check_pdf(pdf_bytes_of(cert))
         assert result.certificate.id == cert.id, cert.serial
     assert verify_chain().intact
+    # Each carries its Open Badges credential, dated as the certificate, revoked with it.
+    from app.certificates import credentials
+
+    for cert in certificates:
+        with app.test_request_context():
+            check = credentials.check_jwt(credentials.of_certificate(cert).jwt)
+        assert check.result == services.status_of(cert), cert.serial
 
     # The demo hub lead downloads their hub's current certificate.
     client = app.test_client()
