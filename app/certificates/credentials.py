@@ -279,7 +279,7 @@ def identity_hash(email: str, salt: str) -> str:
     return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
 
 
-def _subject(kind: str, *, organisation_id: int, email: str | None, name: str) -> dict:
+def _subject(kind: str, *, organisation_id: int, email: str | None) -> dict:
     subject: dict = {"type": ["AchievementSubject"], "achievement": achievement(kind)}
     if kind == "hub":
         # The hub's stable public address (its directory listing when published).
@@ -351,9 +351,7 @@ def prepare(
         "issuer": issuer_summary(),
         "validFrom": _datetime(issued_at),
         "validUntil": _datetime(valid_until(expires_on)),
-        "credentialSubject": _subject(
-            kind, organisation_id=organisation_id, email=email, name=person_name
-        ),
+        "credentialSubject": _subject(kind, organisation_id=organisation_id, email=email),
         "evidence": [
             {
                 "id": verify_url,

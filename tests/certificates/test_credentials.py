@@ -372,3 +372,39 @@ def test_the_audit_log_names_the_credential_issued_with_the_certificate(hub):
 
     (event,) = [e for e in events("certificate.issued") if e.details["serial"] == hub.cert.serial]
     assert event.details["credential"] == row_of(hub.cert).credential_id
+
+
+def test_a_configured_credential_key_signs_and_cannot_be_rotated_by_the_portal(
+    app, client, runner, make_user, make_organisation, tmp_path
+):
+    from cryptography.hazmat.primitives import serialization
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "own-credential-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    app.config["CREDENTIAL_KEY_PATH"] = str(path)
+    hub = approved_hub(app, make_user, make_organisation, name="Kite Hill Hospice")
+    header = pyjwt.get_unverified_header(row_of(hub.cert).jwt)
+    assert pyjwt.decode(row_of(hub.cert).jwt, key.public_key(), algorithms=["ES256"])
+    assert header["kid"] in {
+        k["kid"] for k in client.get("/credentials/jwks.json").get_json()["keys"]
+    }
+    assert verify(row_of(hub.cert).jwt, client_fetch(client), JWKS) == "valid"
+    refused = runner.invoke(args=["certificates", "rotate-credential-key"])
+    assert refused.exit_code == 1 and "CREDENTIAL_KEY_PATH" in refused.output
+
+
+def test_the_cli_checks_a_credential_file(runner, hub, tmp_path):
+    path = tmp_path / "c.jwt"
+    path.write_text(row_of(hub.cert).jwt)
+    result = runner.invoke(args=["certificates", "verify-credential", str(path)])
+    assert result.exit_code == 0 and result.output.startswith("VALID")
+    path.write_text("nonsense")
+    result = runner.invoke(args=["certificates", "verify-credential", str(path)])
+    assert result.exit_code == 1 and result.output.startswith("NOT A CREDENTIAL")
