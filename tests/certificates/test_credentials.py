@@ -408,3 +408,31 @@ def test_the_cli_checks_a_credential_file(runner, hub, tmp_path):
     path.write_text("nonsense")
     result = runner.invoke(args=["certificates", "verify-credential", str(path)])
     assert result.exit_code == 1 and result.output.startswith("NOT A CREDENTIAL")
+
+
+def test_random_and_hostile_tokens_get_a_verdict_never_an_error(app, hub):
+    import random
+
+    rng = random.Random(20)
+    token = row_of(hub.cert).jwt
+    header, body, signature = token.split(".")
+    pieces = [
+        header,
+        body,
+        signature,
+        "",
+        "e30",
+        _b64(b"[]"),
+        _b64(b'"x"'),
+        _b64(b'{"alg":"ES256","kid":{"a":1}}'),
+        _b64(b'{"alg":"none"}'),
+        _b64(json.dumps({"id": ["x"], "credentialStatus": 5}).encode()),
+        _b64(rng.randbytes(64)),
+    ]
+    with app.test_request_context():
+        for _ in range(200):
+            candidate = ".".join(rng.choice(pieces) for _ in range(rng.choice((1, 2, 3, 3, 4))))
+            result = credentials.check_jwt(candidate)
+            assert result.result in credentials.RESULTS, candidate
+        forged = resigned(token, payload={**claims(token), "credentialStatus": "x"})
+        assert credentials.check_jwt(forged).result in ("tampered", "wrong_key")

@@ -57,11 +57,17 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
     assert verify_chain().intact
     # Each carries its Open Badges credential, dated as the certificate, revoked with it.
     from app.certificates import credentials
+    from tests.factories.credentials import schema_errors
 
     for cert in certificates:
         with app.test_request_context():
-            check = credentials.check_jwt(credentials.of_certificate(cert).jwt)
+            token = credentials.of_certificate(cert).jwt
+            check = credentials.check_jwt(token)
         assert check.result == services.status_of(cert), cert.serial
+        assert (
+            schema_errors(credentials.pyjwt.decode(token, options={"verify_signature": False}))
+            == []
+        )
 
     # The demo hub lead downloads their hub's current certificate.
     client = app.test_client()
