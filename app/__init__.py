@@ -170,6 +170,7 @@ def register_blueprints(app: Flask) -> None:
     from app.assessment.routes import bp as assessment_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.certificates.credential_routes import bp as credentials_bp
     from app.certificates.routes import bp as certificates_bp
     from app.core.policy import PUBLIC, declare_endpoint
     from app.core.routes import bp as core_bp
@@ -194,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
         immersion_bp,
         assessment_bp,
         certificates_bp,
+        credentials_bp,
         public_bp,
     ):
         app.register_blueprint(blueprint)

@@ -157,6 +157,10 @@ def load_config(instance_path: str) -> dict:
         "SIGNING_KEY_PATH": os.environ.get("SIGNING_KEY_PATH", ""),
         "SIGNING_CERT_PATH": os.environ.get("SIGNING_CERT_PATH", ""),
         "SIGNING_KEY_PASSWORD": os.environ.get("SIGNING_KEY_PASSWORD", ""),
+        # The Open Badges credential signing key (ES256), separate from the PDF key: made on
+        # first use in CREDENTIAL_DIR, or CREDENTIAL_KEY_PATH (app/certificates/credentials.py).
+        "CREDENTIAL_DIR": os.environ.get("CREDENTIAL_DIR") or str(instance / "credentials"),
+        "CREDENTIAL_KEY_PATH": os.environ.get("CREDENTIAL_KEY_PATH", ""),
         # Public verification: guesses of codes are throttled per address.
         "VERIFY_LIMIT_PER_IP": os.environ.get("VERIFY_LIMIT_PER_IP", "30 per minute; 300 per hour"),
         # How many reverse proxies in front of the portal append to X-Forwarded-For (and set

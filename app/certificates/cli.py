@@ -1,4 +1,5 @@
-"""`flask --app wsgi certificates init-signing | verify FILE.pdf`."""
+"""`flask --app wsgi certificates init-signing | verify FILE.pdf | rotate-credential-key |
+verify-credential FILE.jwt`."""
 
 from __future__ import annotations
 
@@ -61,3 +62,28 @@ def verify(pdf: Path) -> None:
             line += f"\n  revoked {cert.revoked_at.date().isoformat()}: {cert.revocation_reason}"
     click.echo(line)
     sys.exit(0 if result.result == "valid" else 1)
+
+
+@certificates_cli.command("rotate-credential-key")
+def rotate_credential_key() -> None:
+    """Make a new Open Badges credential signing key; earlier keys stay in the JWKS."""
+    from . import credentials
+
+    try:
+        key = credentials.rotate_key()
+    except credentials.CredentialError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    _active, by_kid = credentials.keys()
+    click.echo(f"New credential key {key.kid}; {len(by_kid)} key(s) published.")
+
+
+@certificates_cli.command("verify-credential")
+@click.argument("token_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_credential(token_file: Path) -> None:
+    """Check an Open Badges credential JWT (a .jwt file); exit 0 only when valid."""
+    from . import credentials
+
+    check = credentials.check_jwt(token_file.read_text(encoding="ascii", errors="replace"))
+    click.echo(f"{check.label.upper()}: {check.message}")
+    sys.exit(0 if check.result == "valid" else 1)

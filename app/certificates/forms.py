@@ -66,3 +66,17 @@ class CodeForm(PortalForm):
 class PdfCheckForm(PortalForm):
     file = FileField("Certificate PDF", description="The PDF file as you received it; up to 5 MB.")
     submit = SubmitField("Check the PDF")
+
+
+class CredentialCheckForm(PortalForm):
+    token = TextAreaField(
+        "Credential (JWT)",
+        validators=[Optional(), Length(max=64 * 1024)],
+        description="Paste the Open Badges credential: three parts separated by dots.",
+        render_kw={"rows": 4, "spellcheck": "false", "autocomplete": "off"},
+    )
+    file = FileField(
+        "Or upload the credential file",
+        description="The .jwt file downloaded from the portal, up to 64 KB.",
+    )
+    submit = SubmitField("Check the credential")

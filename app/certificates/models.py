@@ -128,3 +128,27 @@ class Certificate(db.Model):
     @property
     def download_name(self) -> str:
         return f"{self.serial}.pdf"
+
+
+class CertificateCredential(db.Model):
+    """The Open Badges 3.0 credential issued with a certificate (app/certificates/credentials.py):
+    the signed VC-JWT as issued, the key that signed it and its bit in the status list."""
+
+    __tablename__ = "certificate_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificate.id", ondelete="CASCADE"), unique=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(80), unique=True)  # urn:uuid:…
+    status_list: Mapped[int] = mapped_column(Integer, default=1)
+    status_index: Mapped[int] = mapped_column(Integer)
+    kid: Mapped[str] = mapped_column(String(64))
+    jwt: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    certificate: Mapped[Certificate] = relationship(foreign_keys=[certificate_id])
+
+    __table_args__ = (
+        db.UniqueConstraint("status_list", "status_index", name="uq_certificate_credential_status"),
+    )

@@ -28,7 +28,7 @@ from app.organisations.context import organisation_page
 from app.organisations.models import Organisation
 from app.organisations.policies import ORG_HUB_LEAD, ORG_MEMBER, ORG_VIEWER
 
-from . import services
+from . import credentials, services
 from .forms import CodeForm, LaunchForm, PdfCheckForm, ReissueForm, RenewForm, RevokeForm
 from .policies import CERT_DOWNLOADER, CERT_MANAGER
 
@@ -61,6 +61,7 @@ def _render_org(org, status=200, forms=None, launch_form=None):
     return render_template(
         "certificates/organisation.html",
         rows=rows,
+        carried=credentials.carried(current_user, org, certificates),
         eligibility=eligibility,
         launch_form=launch_form or LaunchForm(),
         status_label=services.status_label,
@@ -233,7 +234,12 @@ def _verify_page(code: str) -> str | None:
     cert = services.by_code(code)
     if cert is None:
         return None
-    return render_template("certificates/verify.html", cert=cert, info=services.public_record(cert))
+    return render_template(
+        "certificates/verify.html",
+        cert=cert,
+        info=services.public_record(cert),
+        has_credential=credentials.of_certificate(cert) is not None,
+    )
 
 
 @bp.route("/verify/<code>.json")
@@ -262,7 +268,7 @@ def _public_info(code: str) -> dict | None:
 @limiter.limit(_limit, methods=["POST"])
 def check_pdf():
     form = PdfCheckForm()
-    result = None
+    result = credential = None
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
@@ -281,11 +287,13 @@ def check_pdf():
                 status = 400
             else:
                 result = services.check_pdf(data)
+                credential = credentials.check_pdf_credential(data)
     elif request.method == "POST":
         status = 400
     return render_template(
         "certificates/check_pdf.html",
         form=form,
         result=result,
+        credential=credential,
         info=services.public_record(result.certificate) if result and result.certificate else None,
     ), status

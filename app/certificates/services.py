@@ -32,7 +32,7 @@ from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
 from app.training.services import ProgressStatus
 
-from . import render, signing
+from . import credentials, render, signing
 from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
@@ -155,8 +155,23 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
         "reissue": f"Re-issue of {request.supersedes.serial if request.supersedes else ''}",
         "renewal": f"Renewal of {request.supersedes.serial if request.supersedes else ''}",
     }[request.reason]
+    issued_at = utcnow()
     try:
+        # The Open Badges credential first: the PDF carries it, attached before signing.
+        credential = credentials.prepare(
+            kind=request.kind,
+            serial=serial,
+            code=code,
+            verify_url=verify_url(code),
+            organisation_id=request.organisation.id,
+            organisation_name=request.organisation_name,
+            person_name=request.person_name,
+            email=request.user.email if request.user else None,
+            issued_at=issued_at,
+            expires_on=request.expires_on,
+        )
         pdf = render.render_pdf(template, _context(request, serial, code, issued))
+        pdf = credentials.embed_in_pdf(pdf, credential.jwt)
         signed = signing.sign_pdf(pdf, reason=f"{reason_text} ({serial})")
         stored = store_bytes(
             signed,
@@ -164,7 +179,13 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
             original_name=f"{serial}.pdf",
             content_type="application/pdf",
         )
-    except (render.TemplateError, signing.SigningError, OSError, ValueError) as error:
+    except (
+        render.TemplateError,
+        signing.SigningError,
+        credentials.CredentialError,
+        OSError,
+        ValueError,
+    ) as error:
         current_app.logger.exception("Certificate %s could not be issued", serial)
         raise CertificateError(
             f"The certificate could not be produced ({type(error).__name__}: {error}). "
@@ -187,7 +208,7 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
         details=dict(request.details),
         template=template.name,
         template_version=template.version,
-        issued_at=utcnow(),
+        issued_at=issued_at,
         approved_on=request.approved_on,
         expires_on=request.expires_on,
         issued_by_id=by.id if by else None,
@@ -198,6 +219,7 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
     )
     db.session.add(cert)
     db.session.flush()
+    credentials.record(cert, credential)
     audit.record(
         "certificate.issued",
         actor=by,
@@ -208,6 +230,7 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
             "kind": request.kind,
             "reason": request.reason,
             "sha256": stored.sha256,
+            "credential": credential.credential_id,
             "expires_on": request.expires_on.isoformat(),
             **({"single_person": True} if request.single_person else {}),
             **({"supersedes": request.supersedes.serial} if request.supersedes else {}),

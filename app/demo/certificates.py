@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from app.assessment import services as assessment_services
 from app.auth import services as auth_services
+from app.certificates import credentials
 from app.certificates import services as certificates
 from app.certificates.models import Certificate
 from app.core import clock
@@ -250,6 +251,7 @@ def _backdate(cert: Certificate, org: Organisation, years_ago: float) -> None:
     cert.expires_on = certificates.add_years(approved, 3)
     cert.issued_at = datetime.combine(approved, time(11, 0), tzinfo=UTC)
     org.stage_changed_at = cert.issued_at
+    credentials.restamp(cert)
 
 
 # What the approved demo hubs publish in the "Join a network" directory (by outcome).

@@ -775,6 +775,61 @@ MATRIX = [
         "/verify/pdf",
         dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
     ),
+    (
+        "GET",
+        "/credentials/issuer",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/credentials/jwks.json",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/credentials/achievements/hub",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/credentials/status/1",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/credentials/status/1/5",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/verify/{code}/credential.jwt",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/verify/{code}/credential.json",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/verify/credential",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/certificates/{cert}/credential.jwt",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/certificates/{cert}/credential.json",
+        dict(anonymous=302, applicant=404, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "POST",
+        "/verify/credential",
+        dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
+    ),
 ]
 
 
@@ -1053,6 +1108,7 @@ AUDITOR_SELF_SERVICE = {
     "auth.resend_verification": "a new link to confirm their own address",
     "auth.verify_email": "confirming their own address from the emailed link",
     "certificates.check_pdf": "the public PDF check: reads an upload, stores nothing",
+    "credentials.check_credential": "the public credential check: reads a JWT, stores nothing",
     "notifications.mark_read": "their own notifications",
     "notifications.mark_all_read": "their own notifications",
     "notifications.preferences": "their own email choices",

@@ -55,6 +55,16 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
         result = services.check_pdf(pdf_bytes_of(cert))
         assert result.certificate.id == cert.id, cert.serial
     assert verify_chain().intact
+    # Each carries its Open Badges credential, dated as the certificate, revoked with it.
+    from app.certificates import credentials
+    from tests.factories.credentials import schema_errors
+
+    for cert in certificates:
+        with app.test_request_context():
+            row = credentials.of_certificate(cert)
+            check = credentials.check_jwt(row.jwt)
+        assert check.result == services.status_of(cert), cert.serial
+        assert schema_errors(credentials.decoded(row)) == [], cert.serial
 
     # The demo hub lead downloads their hub's current certificate.
     client = app.test_client()
