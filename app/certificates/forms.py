@@ -66,3 +66,8 @@ class CodeForm(PortalForm):
 class PdfCheckForm(PortalForm):
     file = FileField("Certificate PDF", description="The PDF file as you received it; up to 5 MB.")
     submit = SubmitField("Check the PDF")
+
+
+class PdfCheckApiForm(PdfCheckForm):
+    class Meta:
+        csrf = False  # the JSON upload check reads no session and changes nothing

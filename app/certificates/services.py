@@ -32,7 +32,7 @@ from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
 from app.training.services import ProgressStatus
 
-from . import render, signing
+from . import keys, render, signing
 from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
@@ -157,7 +157,8 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
     }[request.reason]
     try:
         pdf = render.render_pdf(template, _context(request, serial, code, issued))
-        signed = signing.sign_pdf(pdf, reason=f"{reason_text} ({serial})")
+        signing_key = keys.current()
+        signed = signing.sign_pdf(pdf, reason=f"{reason_text} ({serial})", key=signing_key)
         stored = store_bytes(
             signed,
             area="certificates",
@@ -187,6 +188,8 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
         details=dict(request.details),
         template=template.name,
         template_version=template.version,
+        template_hash=template.digest,
+        signing_key_id=signing_key.id,
         issued_at=utcnow(),
         approved_on=request.approved_on,
         expires_on=request.expires_on,
