@@ -40,8 +40,8 @@ def _signed_with(signing_key_id: int | None) -> dict | None:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return {
         "key_id": signing_key_id,
-        "certificate_pem": f"{base}/verify/keys/{signing_key_id}.pem",
-        "certificate_der": f"{base}/verify/keys/{signing_key_id}.der",
+        "certificate_pem": f"{base}/signing-keys/{signing_key_id}.pem",
+        "certificate_der": f"{base}/signing-keys/{signing_key_id}.der",
     }
 
 
@@ -317,7 +317,7 @@ def openapi_document() -> dict:
                     },
                 }
             },
-            "/verify/keys/{key_id}.pem": {
+            "/signing-keys/{key_id}.pem": {
                 "get": {
                     "operationId": "getSigningCertificatePem",
                     "summary": "A signing key's certificate (PEM); .der for DER",

@@ -211,8 +211,8 @@ def _certificate_file(body: bytes, fmt: str, name: str):
     return response
 
 
-@bp.route("/verify/keys/<int:key_id>.pem", defaults={"fmt": "pem"})
-@bp.route("/verify/keys/<int:key_id>.der", defaults={"fmt": "der"})
+@bp.route("/signing-keys/<int:key_id>.pem", defaults={"fmt": "pem"})
+@bp.route("/signing-keys/<int:key_id>.der", defaults={"fmt": "der"})
 @access(PUBLIC)
 def signing_certificate(key_id: int, fmt: str):
     key = db.session.get(SigningKey, key_id)
@@ -222,8 +222,8 @@ def signing_certificate(key_id: int, fmt: str):
     return _certificate_file(body, fmt, f"superhub-signing-key-{key.id}")
 
 
-@bp.route("/verify/root.pem", defaults={"fmt": "pem"})
-@bp.route("/verify/root.der", defaults={"fmt": "der"})
+@bp.route("/signing-keys/root.pem", defaults={"fmt": "pem"})
+@bp.route("/signing-keys/root.der", defaults={"fmt": "der"})
 @access(PUBLIC)
 def root_certificate(fmt: str):
     root = keys.root()

@@ -50,10 +50,11 @@ def _validate(pdf: bytes, trust_pem: bytes):
     from pyhanko_certvalidator import ValidationContext
 
     roots = [asn1_x509.Certificate.load(der) for _t, _h, der in pem.unarmor(trust_pem, True)]
+    from app.certificates.signing import _outside_event_loop
+
     reader = PdfFileReader(io.BytesIO(pdf))
-    status = validate_pdf_signature(
-        reader.embedded_signatures[0], ValidationContext(trust_roots=roots, allow_fetching=False)
-    )
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    status = _outside_event_loop(validate_pdf_signature, reader.embedded_signatures[0], context)
     return status.bottom_line, status.intact
 
 
@@ -78,10 +79,10 @@ def test_the_how_to_page_publishes_the_signing_certificate_and_its_fingerprint(c
     assert keys.colon_fingerprint(key.fingerprint) in text
     assert "/verify/openapi.json" in text
 
-    pem = client.get(f"/verify/keys/{key.id}.pem")
+    pem = client.get(f"/signing-keys/{key.id}.pem")
     assert pem.status_code == 200 and pem.mimetype == "application/x-pem-file"
     assert "attachment" in pem.headers["Content-Disposition"]
-    der = client.get(f"/verify/keys/{key.id}.der")
+    der = client.get(f"/signing-keys/{key.id}.der")
     assert der.mimetype == "application/pkix-cert"
     from_pem = x509.load_pem_x509_certificate(pem.data)
     assert from_pem.public_bytes(serialization.Encoding.DER) == der.data
@@ -97,7 +98,7 @@ def test_the_footer_and_the_verify_pages_link_to_the_how_to_page(client, hub):
 def test_pyhanko_trusts_the_pdf_given_only_the_downloaded_certificate(client, hub):
     _org, cert, *_ = hub
     pdf = pdf_bytes_of(cert)
-    pem = client.get(f"/verify/keys/{cert.signing_key_id}.pem").data
+    pem = client.get(f"/signing-keys/{cert.signing_key_id}.pem").data
     assert _validate(pdf, pem) == (True, True)
     # Trusting someone else's certificate instead: intact but not trusted.
     other = tmp_other_cert()
@@ -135,7 +136,7 @@ def test_pdfsig_trusts_the_pdf_with_the_downloaded_certificate_in_an_nss_db(clie
     pdf = tmp_path / "cert.pdf"
     pdf.write_bytes(pdf_bytes_of(cert))
     pem = tmp_path / "superhub.pem"
-    pem.write_bytes(client.get(f"/verify/keys/{cert.signing_key_id}.pem").data)
+    pem.write_bytes(client.get(f"/signing-keys/{cert.signing_key_id}.pem").data)
     nss = tmp_path / "nss"
     nss.mkdir()
 
@@ -158,12 +159,12 @@ def test_pdfsig_trusts_the_pdf_with_the_downloaded_certificate_in_an_nss_db(clie
 @pytest.mark.parametrize(
     "url",
     [
-        "/verify/keys/0.pem",
-        "/verify/keys/99999999999999999999.pem",
-        "/verify/keys/12345.der",
-        "/verify/keys/abc.pem",
-        "/verify/root.pem",
-        "/verify/root.der",
+        "/signing-keys/0.pem",
+        "/signing-keys/99999999999999999999.pem",
+        "/signing-keys/12345.der",
+        "/signing-keys/abc.pem",
+        "/signing-keys/root.pem",
+        "/signing-keys/root.der",
     ],
 )
 def test_unknown_keys_and_a_missing_root_are_404(client, hub, url):
@@ -199,13 +200,13 @@ def test_rotation_keeps_old_certificates_verifying_and_the_register_names_each_k
     assert f"Signing key {new_key.id} — current" in text
     assert f"Signing key {first.id} — retired" in text
     assert keys.colon_fingerprint(first.fingerprint) in text
-    root = client.get("/verify/root.pem")
+    root = client.get("/signing-keys/root.pem")
     assert root.status_code == 200
     assert keys.colon_fingerprint(keys.root().fingerprint) in text
 
     # One root, trusted once, covers the rotated key; the first key verifies on its own.
     assert _validate(pdf_bytes_of(new_cert), root.data) == (True, True)
-    old_pem = client.get(f"/verify/keys/{first.id}.pem").data
+    old_pem = client.get(f"/signing-keys/{first.id}.pem").data
     assert _validate(pdf_bytes_of(old_cert), old_pem) == (True, True)
     assert _validate(pdf_bytes_of(old_cert), root.data)[0] is False
 

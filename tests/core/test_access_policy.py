@@ -788,12 +788,12 @@ MATRIX = [
     # Public downloads; no such key, and no root before the first rotation: 404 for all.
     (
         "GET",
-        "/verify/keys/2147483647.pem",
+        "/signing-keys/2147483647.pem",
         dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
     ),
     (
         "GET",
-        "/verify/root.der",
+        "/signing-keys/root.der",
         dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
     ),
 ]
