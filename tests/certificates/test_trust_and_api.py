@@ -156,6 +156,36 @@ def test_pdfsig_trusts_the_pdf_with_the_downloaded_certificate_in_an_nss_db(clie
     assert "Certificate is Trusted" in trusted.stdout, trusted.stdout
 
 
+@pytest.mark.skipif(not shutil.which("pdfsig") or not shutil.which("certutil"), reason="poppler")
+def test_pdfsig_trusts_a_rotated_keys_pdf_given_only_the_root(
+    app, client, hub, make_user, tmp_path
+):
+    _org, cert, *_ = hub
+    _rotate(app)
+    admin = make_user(roles=("admin",))
+    with app.test_request_context():
+        new_cert = services.reissue(reload(cert.id), by=admin, reason="Name change")
+        db.session.commit()
+    pdf = tmp_path / "new.pdf"
+    pdf.write_bytes(pdf_bytes_of(new_cert))
+    root = tmp_path / "root.pem"
+    root.write_bytes(client.get("/signing-keys/root.pem").data)
+    nss = tmp_path / "nss"
+    nss.mkdir()
+
+    def run(*args):
+        return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    assert run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password").returncode == 0
+    added = run(
+        "certutil", "-A", "-d", f"sql:{nss}", "-n", "root", "-t", "CT,C,C", "-a", "-i", root
+    )
+    assert added.returncode == 0, added.stderr
+    checked = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
+    assert "Signature is Valid" in checked.stdout
+    assert "Certificate is Trusted" in checked.stdout, checked.stdout
+
+
 @pytest.mark.parametrize(
     "url",
     [
