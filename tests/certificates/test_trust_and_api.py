@@ -21,7 +21,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 from app.certificates import api, keys, render, services
 from app.certificates.models import Certificate, SigningKey
 from app.extensions import db
-from tests.factories.certificates import approved_hub, flip_byte, pdf_bytes_of, reload
+from tests.factories.certificates import (
+    approved_hub,
+    flip_byte,
+    pdf_bytes_of,
+    reload,
+    use_own_signing_dir,
+)
 from tests.factories.readiness import form_file
 from tests.helpers import login, page_text
 
@@ -31,8 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def own_signing_dir(app, tmp_path):
     """Keys made by this test live in its own folder (the shared one is left as it was)."""
-    app.config["SIGNING_DIR"] = str(tmp_path / "signing")
-    app.extensions.pop("certificate_signing", None)
+    use_own_signing_dir(app, tmp_path / "signing")
     return tmp_path / "signing"
 
 
