@@ -78,6 +78,9 @@ def _register(cert_pem: bytes, key_file: str) -> SigningKey:
     cert = x509.load_pem_x509_certificate(cert_pem)
     fingerprint = fingerprint_of(cert)
     session = db.session
+    known = session.scalar(select(SigningKey).where(SigningKey.fingerprint == fingerprint))
+    if known is not None:  # the usual case (a configured key is looked up on every issue)
+        return known
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

@@ -450,3 +450,28 @@ def test_the_template_hash_changes_with_any_file_of_the_folder(tmp_path):
     assert render.folder_digest(copy) not in (before, after_css)
     (copy / ".DS_Store").write_bytes(b"junk")  # hidden files do not count
     assert render.folder_digest(copy) == render.folder_digest(copy)
+
+
+def test_a_configured_key_rotates_by_changing_the_configuration(
+    app, make_user, make_organisation, tmp_path
+):
+    from app.certificates import signing
+
+    def material(name):
+        key_path, cert_path = tmp_path / f"{name}-key.pem", tmp_path / f"{name}-cert.pem"
+        with app.test_request_context():
+            signing.create_material(key_path, cert_path, superhub="Superhub")
+        return {"SIGNING_KEY_PATH": str(key_path), "SIGNING_CERT_PATH": str(cert_path)}
+
+    use_own_signing_dir(app, tmp_path / "signing")
+    app.config.update(material("a"))
+    _org, old, *_ = approved_hub(app, make_user, make_organisation, name="Grebe Hospice")
+    app.config.update(material("b"))
+    admin = make_user(roles=("admin",))
+    with app.test_request_context():
+        new = services.reissue(reload(old.id), by=admin, reason="New key")
+        db.session.commit()
+        assert len(keys.all_keys()) == 2
+    assert new.signing_key_id != old.signing_key_id
+    assert services.check_pdf(pdf_bytes_of(old)).result == "superseded"
+    assert services.check_pdf(pdf_bytes_of(new)).result == "valid"
