@@ -43,7 +43,9 @@ ROOT_KEY_FILE = "root-key.pem"
 ROOT_CERT_FILE = "root-cert.pem"
 KEYS_FOLDER = "keys"
 ROOT_YEARS = 20
-SIGNING_KEY_YEARS = 5
+# Ten years, like the first key: a PDF signed late in a key's life still chains to an
+# unexpired certificate for years, for verifiers that judge the chain at today's date.
+SIGNING_KEY_YEARS = 10
 
 
 def fingerprint_of(cert: x509.Certificate) -> str:
@@ -301,8 +303,8 @@ class RotationRefused(signing.SigningError):
 
 
 def rotate(*, note: str = "") -> SigningKey:
-    """Make a new signing key, certified by the superhub root, current; retire the previous
-    one for signing (its certificate stays trusted). Flushes; the caller commits."""
+    """Make a new signing key (EC P-256, 10 years), certified by the superhub root, current;
+    retire the previous one for signing (its certificate stays trusted). Flushes only."""
     if _configured():
         raise RotationRefused(
             "The signing key comes from SIGNING_KEY_PATH / SIGNING_CERT_PATH: rotate it by "

@@ -475,3 +475,23 @@ def test_a_configured_key_rotates_by_changing_the_configuration(
     assert new.signing_key_id != old.signing_key_id
     assert services.check_pdf(pdf_bytes_of(old)).result == "superseded"
     assert services.check_pdf(pdf_bytes_of(new)).result == "valid"
+
+
+def test_a_certificate_still_checks_after_its_signing_key_has_expired(app, hub, make_user):
+    from datetime import timedelta
+
+    import time_machine
+
+    _org, old, *_ = hub
+    key = _rotate(app)
+    admin = make_user(roles=("admin",))
+    with app.test_request_context():
+        cert = services.reissue(reload(old.id), by=admin, reason="New key")
+        db.session.commit()
+    assert cert.signing_key_id == key.id and key.issuer != key.subject
+    data = pdf_bytes_of(cert)
+    with time_machine.travel(key.not_after + timedelta(days=30), tick=False):
+        # Every signing key's certificate is itself a trust anchor of the portal's check,
+        # so a key's expiry never turns a certificate it signed "unknown".
+        assert services.check_pdf(data).result == "expired"
+        assert services.check_pdf(flip_byte(data)).result == "tampered"
