@@ -18,8 +18,9 @@ FLASK := $(BIN)/flask --app wsgi
 APT_RUNTIME := python3-venv python3-pip libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
                fonts-dejavu-core shared-mime-info
 # Browser tests drive Debian's Chromium (Playwright cannot download its own here); headless,
-# its headless shell (tests/e2e/conftest.py), with the full browser for --headed.
-APT_TEST := $(APT_RUNTIME) chromium chromium-headless-shell
+# its headless shell (tests/e2e/conftest.py), with the full browser for --headed;
+# poppler-utils and libnss3-tools give pdfsig and certutil, the independent signature check.
+APT_TEST := $(APT_RUNTIME) chromium chromium-headless-shell poppler-utils libnss3-tools
 
 .PHONY: demo test bench run install install-test system-deps system-deps-test lint clean
 

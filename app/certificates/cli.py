@@ -87,3 +87,51 @@ def verify_credential(token_file: Path) -> None:
     check = credentials.check_jwt(token_file.read_text(encoding="ascii", errors="replace"))
     click.echo(f"{check.label.upper()}: {check.message}")
     sys.exit(0 if check.result == "valid" else 1)
+
+
+keys_cli = AppGroup("keys", help="The superhub's signing keys: list them, or rotate to a new one.")
+certificates_cli.add_command(keys_cli)
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """Every signing key, newest first: id, state, validity and SHA-256 fingerprint."""
+    from app.extensions import db
+
+    from . import keys
+
+    try:
+        rows = keys.all_keys()
+    except signing.SigningError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()  # the first key is registered on first use
+    for key in rows:
+        state = "current" if key.retired_at is None else f"retired {key.retired_at:%Y-%m-%d}"
+        click.echo(
+            f"{key.id:>3}  {state:<18} valid {key.not_before:%Y-%m-%d} to "
+            f"{key.not_after:%Y-%m-%d}  {key.subject}\n     SHA-256 {key.fingerprint}"
+        )
+    root = keys.root()
+    if root is not None:
+        click.echo(f"root  valid to {root.not_after:%Y-%m-%d}  SHA-256 {root.fingerprint}")
+
+
+@keys_cli.command("rotate")
+@click.option("--note", default="", help="Why (kept in the audit log).")
+def rotate_key(note: str) -> None:
+    """Make a new signing key current (certified by the superhub root); the old one stops
+    signing but keeps verifying the certificates it signed."""
+    from app.extensions import db
+
+    from . import keys
+
+    try:
+        new = keys.rotate(note=note)
+    except signing.SigningError as error:
+        db.session.rollback()
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"New signing key {new.id} is current: SHA-256 {new.fingerprint}")
+    click.echo("Certificates signed by earlier keys keep verifying; publish the new fingerprint.")

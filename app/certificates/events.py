@@ -10,6 +10,7 @@ ACTIONS = {
     "certificate.reissued": "re-issued a certificate",
     "certificate.renewed": "renewed a certificate",
     "certificate.downloaded": "downloaded a certificate",
+    "certificate.signing_key_rotated": "introduced a new certificate signing key",
 }
 
 

@@ -80,3 +80,8 @@ class CredentialCheckForm(PortalForm):
         description="The .jwt file downloaded from the portal, up to 64 KB.",
     )
     submit = SubmitField("Check the credential")
+
+
+class PdfCheckApiForm(PdfCheckForm):
+    class Meta:
+        csrf = False  # the JSON upload check reads no session and changes nothing

@@ -53,6 +53,26 @@ class SerialCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SigningKey(db.Model):
+    """A key that signs (or once signed) certificate PDFs: its public certificate, its
+    fingerprint and validity, where its private key file is, and when it stopped signing.
+    Rows are never deleted, so every certificate's signer stays a trust root."""
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the DER
+    subject: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str] = mapped_column(String(300))
+    cert_pem: Mapped[str] = mapped_column(Text)
+    # Relative to SIGNING_DIR, or an absolute path for a configured key; never the key itself.
+    key_file: Mapped[str] = mapped_column(String(500))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Certificate(db.Model):
     cache_groups = ("directory", "verify")  # app/core/cache.py
     __tablename__ = "certificate"
@@ -81,6 +101,12 @@ class Certificate(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     template: Mapped[str] = mapped_column(String(60))
     template_version: Mapped[int] = mapped_column(Integer, default=1)
+    # SHA-256 over the template folder's files as rendered (app/certificates/render.py);
+    # None for certificates issued before it was recorded.
+    template_hash: Mapped[str | None] = mapped_column(String(64))
+    signing_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signing_key.id", ondelete="RESTRICT"), index=True
+    )
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     approved_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date, index=True)
@@ -102,6 +128,7 @@ class Certificate(db.Model):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    signing_key: Mapped[SigningKey | None] = relationship()
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     superseded_by: Mapped[Certificate | None] = relationship(

@@ -9,6 +9,7 @@ serves only the template's own assets (`asset://<file>`) and `data:` URIs; any o
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import threading
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class CertificateTemplate:
     html: object  # jinja2.Template
     css: str
     assets: dict[str, tuple[bytes, str]]
+    digest: str = ""  # folder_digest(): what each certificate records as its template version
 
     def fetcher(self) -> TemplateAssetFetcher:
         return TemplateAssetFetcher(self.assets)
@@ -73,6 +75,25 @@ class CertificateTemplate:
             cached = (self, css, fonts)
             setattr(_prepared, self.name, cached)
         return cached[1], cached[2]
+
+
+def folder_digest(folder: Path) -> str:
+    """SHA-256 over every file of a template folder (relative path and content, in path
+    order; hidden files skipped): any change to the HTML, CSS, metadata or an asset gives
+    a new value, so two certificates that look different show different template hashes."""
+    digest = hashlib.sha256()
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+    for path in files:
+        name = path.relative_to(folder).as_posix().encode()
+        content = path.read_bytes()
+        digest.update(len(name).to_bytes(4, "big") + name)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()
 
 
 def load_template(folder: Path) -> CertificateTemplate:
@@ -121,6 +142,7 @@ def load_template(folder: Path) -> CertificateTemplate:
         html=html,
         css=(folder / "theme.css").read_text(encoding="utf-8"),
         assets=assets,
+        digest=folder_digest(folder),
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -22,14 +22,23 @@ from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import PUBLIC, access
 from app.core.storage import send_stored
-from app.extensions import db, limiter
+from app.extensions import csrf, db, limiter
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.models import Organisation
 from app.organisations.policies import ORG_HUB_LEAD, ORG_MEMBER, ORG_VIEWER
 
-from . import credentials, services
-from .forms import CodeForm, LaunchForm, PdfCheckForm, ReissueForm, RenewForm, RevokeForm
+from . import api, credentials, keys, services
+from .forms import (
+    CodeForm,
+    LaunchForm,
+    PdfCheckApiForm,
+    PdfCheckForm,
+    ReissueForm,
+    RenewForm,
+    RevokeForm,
+)
+from .models import SigningKey
 from .policies import CERT_DOWNLOADER, CERT_MANAGER
 
 bp = Blueprint("certificates", __name__)
@@ -168,6 +177,63 @@ def renew(cert_id: int):
     return _lifecycle(cert_id, "renew")
 
 
+# --- trust anchor and API description --------------------------------------------------
+
+
+@bp.route("/verify/how-to")
+@access(PUBLIC)
+def how_to_verify():
+    signing_keys = keys.all_keys()  # registers the first key on a fresh install
+    return render_template(
+        "certificates/how_to_verify.html",
+        signing_keys=signing_keys,
+        root=keys.root(),
+        colon=keys.colon_fingerprint,
+        api_version=api.API_VERSION,
+        base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
+    )
+
+
+@bp.route("/verify/openapi.json")
+@access(PUBLIC)
+def openapi():
+    response = api.public_json(api.openapi_document())
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _certificate_file(body: bytes, fmt: str, name: str):
+    content_type = "application/x-pem-file" if fmt == "pem" else "application/pkix-cert"
+    # DER as .cer: the extension Adobe Acrobat's import dialog and Windows recognise.
+    response = current_app.response_class(body, mimetype=content_type)
+    extension = "pem" if fmt == "pem" else "cer"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{extension}"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/signing-keys/<int:key_id>.pem", defaults={"fmt": "pem"})
+@bp.route("/signing-keys/<int:key_id>.der", defaults={"fmt": "der"})
+@access(PUBLIC)
+def signing_certificate(key_id: int, fmt: str):
+    key = db.session.get(SigningKey, key_id)
+    if key is None:
+        abort(404)
+    body = key.cert_pem.encode() if fmt == "pem" else keys.der_of(key)
+    return _certificate_file(body, fmt, f"superhub-signing-key-{key.id}")
+
+
+@bp.route("/signing-keys/root.pem", defaults={"fmt": "pem"})
+@bp.route("/signing-keys/root.der", defaults={"fmt": "der"})
+@access(PUBLIC)
+def root_certificate(fmt: str):
+    root = keys.root()
+    if root is None:
+        abort(404)
+    body = root.cert_pem.encode() if fmt == "pem" else root.der
+    return _certificate_file(body, fmt, "superhub-root")
+
+
 # --- public verification ------------------------------------------------------------------
 
 
@@ -180,11 +246,7 @@ def _wants_json() -> bool:
 
 
 def _not_found_json():
-    response = jsonify(
-        {"status": "unknown", "message": "No certificate has this verification code."}
-    )
-    response.status_code = 404
-    return response
+    return api.public_json(api.unknown_answer(), 404)
 
 
 @bp.route("/verify")
@@ -253,20 +315,23 @@ def _verify_json_response(code: str):
     info = cache.cached("verify", ("json", code, clock.today()), lambda: _public_info(code))
     if info is None:
         return _not_found_json()
-    response = jsonify(info)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return api.public_json(info)
 
 
 def _public_info(code: str) -> dict | None:
     cert = services.by_code(code)
-    return services.public_record(cert) if cert is not None else None
+    if cert is None:
+        return None
+    return api.code_answer(services.public_record(cert), cert.signing_key_id)
 
 
 @bp.route("/verify/pdf", methods=["GET", "POST"])
 @access(PUBLIC)
 @limiter.limit(_limit, methods=["POST"])
+@csrf.exempt  # the HTML form checks its own CSRF token; the JSON answer changes nothing
 def check_pdf():
+    if request.method == "POST" and _wants_json():
+        return _check_pdf_json()
     form = PdfCheckForm()
     result = credential = None
     status = 200
@@ -297,3 +362,22 @@ def check_pdf():
         credential=credential,
         info=services.public_record(result.certificate) if result and result.certificate else None,
     ), status
+
+
+def _check_pdf_json():
+    """The upload check for machines (Accept: application/json): same rules, JSON verdict."""
+    form = PdfCheckApiForm()
+    upload = form.file.data if form.validate_on_submit() else None
+    if upload is None or not getattr(upload, "filename", None):
+        return api.public_json(api.upload_error("Send the certificate PDF as `file`."), 400)
+    data = upload.stream.read(services.PDF_MAX_BYTES + 1)
+    if len(data) > services.PDF_MAX_BYTES:
+        return api.public_json(
+            api.upload_error("That file is larger than 5 MB; our certificates are far smaller."),
+            400,
+        )
+    if not data:
+        return api.public_json(api.upload_error("That file is empty."), 400)
+    result = services.check_pdf(data)
+    record = services.public_record(result.certificate) if result.certificate else None
+    return api.public_json(api.pdf_answer(result, record))

@@ -32,7 +32,7 @@ from app.organisations import services as org_services
 from app.organisations.models import Membership, Organisation
 from app.training.services import ProgressStatus
 
-from . import credentials, render, signing
+from . import credentials, keys, render, signing
 from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
@@ -172,7 +172,8 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
         )
         pdf = render.render_pdf(template, _context(request, serial, code, issued))
         pdf = credentials.embed_in_pdf(pdf, credential.jwt)
-        signed = signing.sign_pdf(pdf, reason=f"{reason_text} ({serial})")
+        signing_key = keys.current()
+        signed = signing.sign_pdf(pdf, reason=f"{reason_text} ({serial})", key=signing_key)
         stored = store_bytes(
             signed,
             area="certificates",
@@ -208,6 +209,8 @@ def issue(request: IssueRequest, *, by: User | None) -> Certificate:
         details=dict(request.details),
         template=template.name,
         template_version=template.version,
+        template_hash=template.digest,
+        signing_key_id=signing_key.id,
         issued_at=issued_at,
         approved_on=request.approved_on,
         expires_on=request.expires_on,

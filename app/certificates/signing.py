@@ -128,28 +128,8 @@ def ensure_material() -> SigningMaterial:
     return SigningMaterial(key_path, cert_path, True)
 
 
-def _signer():
-    from pyhanko.sign import signers
-
-    cache = current_app.extensions.setdefault("certificate_signing", {})
-    material = ensure_material()
-    cache_key = (str(material.key_path), str(material.cert_path))
-    if cache.get("key") != cache_key:
-        password = current_app.config.get("SIGNING_KEY_PASSWORD") or None
-        signer = signers.SimpleSigner.load(
-            str(material.key_path),
-            str(material.cert_path),
-            key_passphrase=password.encode() if password else None,
-        )
-        if signer is None:
-            raise SigningError("The signing key or certificate could not be read.")
-        cache.clear()
-        cache.update(key=cache_key, signer=signer)
-    return cache["signer"]
-
-
 def trust_root():
-    """The superhub certificate (asn1crypto) that every issued PDF must chain to."""
+    """The first superhub certificate (asn1crypto); `keys.trust_roots()` lists them all."""
     from pyhanko.keys import load_cert_from_pemder
 
     cache = current_app.extensions.setdefault("certificate_trust", {})
@@ -160,10 +140,13 @@ def trust_root():
     return cache["cert"]
 
 
-def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
-    """Sign `pdf` (PAdES baseline) with the superhub key; returns the signed bytes."""
+def sign_pdf(pdf: bytes, *, reason: str, key=None) -> bytes:
+    """Sign `pdf` (PAdES baseline) with the superhub key (`key`, a `SigningKey`, or the
+    current one); returns the signed bytes."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+
+    from . import keys
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     meta = signers.PdfSignatureMetadata(
@@ -173,7 +156,8 @@ def sign_pdf(pdf: bytes, *, reason: str) -> bytes:
         reason=reason,
         name=current_app.config["SUPERHUB_NAME"],
     )
-    out = _outside_event_loop(signers.sign_pdf, writer, meta, signer=_signer(), bytes_reserved=8192)
+    signer = keys.signer_for(key if key is not None else keys.current())
+    out = _outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, bytes_reserved=8192)
     return out.getvalue()
 
 
@@ -224,7 +208,10 @@ def check_signature(data: bytes) -> SignatureCheck:
         )
     if not signatures:
         return SignatureCheck("unsigned", "The PDF carries no signature from this portal.")
-    context = ValidationContext(trust_roots=[trust_root()], allow_fetching=False)
+    from . import keys
+
+    # Every key that ever signed (rotation retires a key for signing, never for trust).
+    context = ValidationContext(trust_roots=keys.trust_roots(), allow_fetching=False)
     try:
         status = _outside_event_loop(validate_pdf_signature, signatures[-1], context)
         intact, valid = status.intact, status.valid

@@ -291,6 +291,20 @@ def _publish(org: Organisation, lead, **listing) -> None:
         )
 
 
+def _rotate_signing_key(log: Callable[[str], None]) -> None:
+    """Once: a new signing key before the re-issue, so the how-to-verify page lists a retired
+    key (which signed the older certificates, still verifying) and the current one."""
+    from app.certificates import keys
+
+    if len(keys.all_keys()) >= 2:
+        return
+    try:
+        new = keys.rotate(note="Demo: the yearly signing-key rotation.")
+    except keys.RotationRefused:
+        return  # a configured key is rotated by configuration
+    log(f"rotated the signing key: key {new.id} signs from now on")
+
+
 def seed_certificates(log: Callable[[str], None]) -> None:
     """Four approved hubs, their certificates in every state, and one trainee certificate."""
     from app.demo.people import DEMO_DOMAIN, TRAINER_1, TRAINER_2
@@ -366,6 +380,7 @@ def seed_certificates(log: Callable[[str], None]) -> None:
                     reason="The network stopped meeting and the hub asked to withdraw.",
                 )
             elif hub.outcome == "reissued":
+                _rotate_signing_key(log)
                 org.name = f"{org.name} & Community Care"
                 db.session.flush()
                 new = certificates.reissue(

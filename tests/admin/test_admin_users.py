@@ -514,7 +514,10 @@ def test_cli_create_user_unknown_role_fails(runner):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_demo_seed_is_idempotent(app, runner):
+def test_demo_seed_is_idempotent(app, runner, tmp_path):
+    from tests.factories.certificates import use_own_signing_dir
+
+    use_own_signing_dir(app, tmp_path / "signing")  # the seed rotates the signing key once
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert DEMO_PASSWORD in first.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 
@@ -92,25 +93,21 @@ def test_an_unsigned_pdf_is_unknown(hub):
 
 
 def test_a_pdf_signed_by_another_key_is_unknown(app, hub, tmp_path):
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
     _org, cert, *_ = hub
     data = pdf_bytes_of(cert)
-    other = {
-        "SIGNING_DIR": str(tmp_path / "other"),
-        "SIGNING_KEY_PATH": "",
-        "SIGNING_CERT_PATH": "",
-    }
-    original = {k: app.config[k] for k in other}
-    app.config.update(other)
-    app.extensions.pop("certificate_signing", None)
-    app.extensions.pop("certificate_trust", None)
-    try:
-        foreign = signing.sign_pdf(
-            render.render_pdf(render.template_for("hub"), _context()), reason="x"
-        )
-    finally:
-        app.config.update(original)
-        app.extensions.pop("certificate_signing", None)
-        app.extensions.pop("certificate_trust", None)
+    # Another superhub's key and self-signed certificate, the same kind as ours.
+    key_path, cert_path = tmp_path / "other-key.pem", tmp_path / "other-cert.pem"
+    signing.create_material(key_path, cert_path, superhub="Another superhub")
+    signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+    unsigned = render.render_pdf(render.template_for("hub"), _context())
+    foreign = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(unsigned), strict=False),
+        signers.PdfSignatureMetadata(field_name=signing.FIELD_NAME, md_algorithm="sha256"),
+        signer=signer,
+    ).getvalue()
     assert services.check_pdf(foreign).result == "unknown"
     assert services.check_pdf(data).result == "valid"
 

@@ -114,14 +114,14 @@ def test_hub_and_trainee_credentials_match_the_achievementcredential_schema(app,
 
 
 def test_the_credential_key_is_not_the_pdf_key_and_each_credential_has_its_own_index(app, hub):
-    from app.certificates import signing
+    from app.certificates import keys
 
     org, cert, lead, *_ = hub
     second = trainee_certificate(app, org, lead)
     assert row_of(cert).status_index != row_of(second).status_index
     assert 0 <= row_of(cert).status_index < credentials.STATUS_LIST_SIZE
     with app.test_request_context():
-        pdf_key = signing._signer().signing_cert.public_key.dump()
+        pdf_key = keys.signer_for(keys.current()).signing_cert.public_key.dump()
         active, _ = credentials.keys()
     assert active.public_jwk["x"] not in base64.b64encode(pdf_key).decode()
     assert pyjwt.get_unverified_header(row_of(cert).jwt)["kid"] == active.kid

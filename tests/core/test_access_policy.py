@@ -830,6 +830,27 @@ MATRIX = [
         "/verify/credential",
         dict(anonymous=400, applicant=400, trainer=400, auditor=400, admin=400),
     ),
+    (
+        "GET",
+        "/verify/how-to",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    (
+        "GET",
+        "/verify/openapi.json",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    # Public downloads; no such key, and no root before the first rotation: 404 for all.
+    (
+        "GET",
+        "/signing-keys/2147483647.pem",
+        dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
+    ),
+    (
+        "GET",
+        "/signing-keys/root.der",
+        dict(anonymous=404, applicant=404, trainer=404, auditor=404, admin=404),
+    ),
 ]
 
 

@@ -31,6 +31,13 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
     assert states[("Ashgrove Hospice", "hub")] == "expired"
     assert states[("Harbour Lights Hospice", "hub")] == "superseded"
     assert states[("Harbour Lights Hospice & Community Care", "hub")] == "valid"
+    # The signing key was rotated before the re-issue: both keys are listed, both verify.
+    by_name = {(c.organisation_name, c.kind): c for c in certificates}
+    old = by_name[("Harbour Lights Hospice", "hub")]
+    new = by_name[("Harbour Lights Hospice & Community Care", "hub")]
+    assert old.signing_key_id != new.signing_key_id
+    assert services.check_pdf(pdf_bytes_of(old)).result == "superseded"
+    assert services.check_pdf(pdf_bytes_of(new)).result == "valid"
 
     stages = dict(db.session.execute(select(Organisation.name, Organisation.stage)).all())
     assert stages["Severn Vale Hospice"] == "launched"

@@ -121,3 +121,10 @@ def three_hubs(app, make_user, make_organisation) -> list:
         certificate_services.revoke(made[1][1], by=admin, reason="Network closed")
         db.session.commit()
     return [cert for _org, cert, *_ in made]
+
+
+def use_own_signing_dir(app, folder) -> None:
+    """Keys (and the root a rotation makes) in `folder`, not the session's shared signing
+    folder, whose files outlive the test's rolled-back rows."""
+    app.config["SIGNING_DIR"] = str(folder)
+    app.extensions.pop("certificate_signing", None)
