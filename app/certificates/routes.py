@@ -19,6 +19,7 @@ from flask_login import current_user
 from app.core import cache, clock
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
+from app.core.filters import long_date
 from app.core.forms import attach_error
 from app.core.policy import PUBLIC, access
 from app.core.storage import send_stored
@@ -135,7 +136,7 @@ def _lifecycle(cert_id: int, action: str):
                     still_active=form.still_active.data,
                     note=form.note.data or "",
                 )
-                message = f"{new.serial} was issued; it is valid until {new.expires_on:%d %B %Y}."
+                message = f"{new.serial} was issued; it is valid until {long_date(new.expires_on)}."
         except ServiceError as error:
             refuse()
             db.session.refresh(cert)
