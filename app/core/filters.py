@@ -91,9 +91,10 @@ def register_filters(app) -> None:
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["iso_date"] = lambda value: format_date(date.fromisoformat(value))
     app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
-    from app.core.programme import HUB_ROLES
+    from app.core.programme import HUB_ROLES, role_in_prose
 
     app.jinja_env.filters["hub_role"] = lambda role: HUB_ROLES.get(role, role)
+    app.jinja_env.filters["hub_role_in_prose"] = role_in_prose
     app.jinja_env.globals["navigation"] = navigation
     from app.core.audit import describe
 
