@@ -82,7 +82,9 @@ def load_content(app: Flask) -> None:
     app.extensions["programme"] = load_programme_settings(content_dir / "programme.yaml")
     app.extensions["curriculum"] = load_curriculum(content_dir)
     app.extensions["checklist"] = load_checklist(content_dir / "readiness-checklist.yaml")
-    app.extensions["public"] = load_public(content_dir)
+    app.extensions["public"] = load_public(
+        content_dir, required_roles=app.extensions["programme"].required_roles
+    )
     app.extensions["certificate_templates"] = load_templates(
         Path(app.config["CERTIFICATE_TEMPLATES_DIR"])
     )

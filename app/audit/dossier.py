@@ -145,12 +145,21 @@ th { background: #eee; } .muted { color: #555; } .mono { font-family: "DejaVu Sa
 """
 
 
+# Archivable and accessible at once: PDF/A-3b (fonts embedded, sRGB output intent, XMP
+# metadata) with WeasyPrint's tags added (structure tree, /MarkInfo, /Lang, title). PDF/A-3
+# rather than -2 so that files attached later stay allowed.
+PDF_VARIANT = "pdf/a-3b"
+
+
 def render_pdf(dossier: Dossier) -> bytes:
-    """The dossier as a PDF (the same facts as the page, printable and archivable)."""
+    """The dossier as a tagged PDF/A-3b (the same facts as the page, printable and
+    archivable)."""
     html = render_template(
         "audit/dossier_pdf.html", d=dossier, status_label=certificates.status_label, now=utcnow()
     )
     fetcher = _NoFetch()
     return HTML(string=html, url_fetcher=fetcher).write_pdf(
-        stylesheets=[CSS(string=DOSSIER_CSS, url_fetcher=fetcher)]
+        stylesheets=[CSS(string=DOSSIER_CSS, url_fetcher=fetcher)],
+        pdf_variant=PDF_VARIANT,
+        pdf_tags=True,
     )

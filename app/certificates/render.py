@@ -14,6 +14,7 @@ import mimetypes
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import segno
 import yaml
@@ -27,6 +28,11 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 ASSET_SCHEME = "asset://"
 REQUIRED_FILES = ("metadata.yaml", "template.html", "theme.css")
 KINDS = ("hub", "trainee")
+# Tagged for screen readers (PDF/UA-1 implies WeasyPrint's `pdf_tags`).
+PDF_VARIANT = "pdf/ua-1"
+# 6 pt DejaVu Sans Mono is 0.6 em a character: the verification line's width (about 70 mm,
+# 198 pt) divided by 0.6 gives the characters x points that fit on one line.
+VERIFY_LINE_PT_CHARS = 330.0
 _prepared = threading.local()
 
 
@@ -175,8 +181,24 @@ def template_for(kind: str) -> CertificateTemplate:
 
 
 def qr_svg(url: str) -> Markup:
-    """The verification URL as an inline SVG QR code (vector paths, no fetch)."""
-    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=1))  # noqa: S704
+    """The verification URL as an inline SVG QR code (vector paths, no fetch); its <title>
+    becomes the figure's alternative text in the tagged PDF."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=3, border=1, title="QR code of the verification address"
+    )
+    return Markup(svg)  # noqa: S704
+
+
+def printed_verify_url(url: str) -> str:
+    """The short form of a verification URL printed on a certificate, on one line: host and
+    `/v/<code>` without the scheme (`portal.example.org/v/Abc…`). It works when typed or
+    copied, since `/v/<code>` redirects to the verify page; the link itself keeps the full URL.
+    """
+    parts = urlsplit(url)
+    prefix, _, code = parts.path.rpartition("/verify/")
+    if not code:
+        return url
+    return f"{parts.netloc}{prefix}/v/{code}"
 
 
 def render_html(template: CertificateTemplate, context: dict) -> str:
@@ -186,7 +208,15 @@ def render_html(template: CertificateTemplate, context: dict) -> str:
             raise TemplateError(f"{template.name}: asset {name!r} not found")
         return url
 
-    return template.html.render(**context, asset=asset)
+    # The printed verification address is derived here, so callers (and the render entry
+    # point's signature) need not know about it.
+    printed = printed_verify_url(context["verify_url"])
+    return template.html.render(
+        **{"verify_url_printed": printed, **context},
+        asset=asset,
+        # The printed address stays on one line: its type size shrinks for a long host name.
+        verify_url_pt=round(min(6.0, VERIFY_LINE_PT_CHARS / max(len(printed), 1)), 2),
+    )
 
 
 def render_pdf(template: CertificateTemplate, context: dict) -> bytes:
@@ -196,7 +226,9 @@ def render_pdf(template: CertificateTemplate, context: dict) -> bytes:
 
 
 def html_to_pdf(template: CertificateTemplate, html: str) -> bytes:
+    """A tagged PDF/UA-1 document: structure tree, /MarkInfo, /Lang from `<html lang>`, title
+    from `<title>` (shown by viewers instead of the file name) and link annotations."""
     css, fonts = template.prepared()
     return HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=template.fetcher()).write_pdf(
-        stylesheets=[css], font_config=fonts
+        stylesheets=[css], font_config=fonts, pdf_variant=PDF_VARIANT
     )

@@ -19,6 +19,7 @@ from flask_login import current_user
 from app.core import cache, clock
 from app.core.boundary import refuse, refused
 from app.core.errors import ServiceError
+from app.core.filters import long_date
 from app.core.forms import attach_error
 from app.core.policy import PUBLIC, access
 from app.core.storage import send_stored
@@ -145,7 +146,7 @@ def _lifecycle(cert_id: int, action: str):
                     still_active=form.still_active.data,
                     note=form.note.data or "",
                 )
-                message = f"{new.serial} was issued; it is valid until {new.expires_on:%d %B %Y}."
+                message = f"{new.serial} was issued; it is valid until {long_date(new.expires_on)}."
         except ServiceError as error:
             refuse()
             db.session.refresh(cert)
@@ -255,8 +256,10 @@ def verify_form():
     form = CodeForm(request.args)
     if form.code.data is not None and "code" in request.args:
         code = (form.code.data or "").strip()
-        if "/verify/" in code:  # someone pasted the whole link
-            code = code.rsplit("/verify/", 1)[1].split("?")[0].split("#")[0].strip("/")
+        for path in ("/verify/", "/v/"):  # someone pasted the whole link (or its short form)
+            if path in code:
+                code = code.rsplit(path, 1)[1].split("?")[0].split("#")[0].strip("/")
+                break
         if not code:
             form.code.errors = ["Type the verification code printed on the certificate."]
         elif len(code) > 64:
@@ -273,6 +276,14 @@ def verify_form():
             return redirect(url_for("certificates.verify", code=code))
         return render_template("certificates/verify_form.html", form=form), 400
     return render_template("certificates/verify_form.html", form=form)
+
+
+@bp.route("/v/<code>")
+@access(PUBLIC)
+def verify_short(code: str):
+    """The short address printed on certificates (render.printed_verify_url): a permanent
+    redirect to the verify page, which does the checking and the rate limiting."""
+    return redirect(url_for("certificates.verify", code=code), code=301)
 
 
 @bp.route("/verify/<code>")

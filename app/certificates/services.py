@@ -23,6 +23,7 @@ from app.auth.models import User
 from app.core import audit, cache, clock
 from app.core.db import utcnow
 from app.core.errors import ServiceError
+from app.core.filters import long_date
 from app.core.programme import HUB_ROLES, programme
 from app.core.roles import AUDITOR, CERTIFICATE_MANAGERS, STAFF
 from app.core.storage import store_bytes
@@ -69,7 +70,7 @@ def add_years(day: date, years: int) -> date:
 
 
 def _long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return long_date(day)
 
 
 def next_serial(prefix: str, year: int) -> str:

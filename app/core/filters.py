@@ -20,14 +20,28 @@ def to_local(value: datetime | date | None) -> datetime | date | None:
     return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
 
 
-def format_datetime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M %Z") -> str:
+def long_date(day: date) -> str:
+    """The portal's one date style for people, UK long form: "2 December 2026" (no leading
+    zero, month in full). Exports (CSV, JSON) use ISO 8601 instead."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def format_time(value: datetime | None) -> str:
+    """The local clock time with its zone, e.g. "14:05 GMT"."""
     local = to_local(value)
-    return local.strftime(fmt) if local else "—"
+    return local.strftime("%H:%M %Z") if local else "—"
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A moment in the display time zone: "2 December 2026, 14:05 GMT"."""
+    local = to_local(value)
+    return f"{long_date(local)}, {format_time(local)}" if local else "—"
 
 
 def format_date(value: datetime | date | None) -> str:
+    """A day (or the local day of a moment): "2 December 2026"; "—" for none."""
     local = to_local(value)
-    return local.strftime("%-d %b %Y") if local else "—"
+    return long_date(local) if local else "—"
 
 
 def navigation() -> list[tuple[str, str]]:
@@ -70,13 +84,17 @@ def navigation() -> list[tuple[str, str]]:
 
 
 def register_filters(app) -> None:
+    # Every date a person reads goes through these filters (a test keeps strftime out of
+    # templates): `date` for a day, `datetime` for a moment, `time` for a clock time.
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["iso_date"] = lambda value: format_date(date.fromisoformat(value))
     app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
-    from app.core.programme import HUB_ROLES
+    from app.core.programme import HUB_ROLES, role_in_prose
 
     app.jinja_env.filters["hub_role"] = lambda role: HUB_ROLES.get(role, role)
+    app.jinja_env.filters["hub_role_in_prose"] = role_in_prose
     app.jinja_env.globals["navigation"] = navigation
     from app.core.audit import describe
 

@@ -24,6 +24,20 @@ HUB_ROLES: dict[str, str] = {
 }
 
 
+def role_in_prose(role: str) -> str:
+    """A hub role's label inside a sentence: "hub lead", "coordinator", but "IT support"
+    (an acronym keeps its capitals)."""
+    label = HUB_ROLES.get(role, role.replace("_", " "))
+    first = label.split(" ", 1)[0]
+    return label if len(first) > 1 and first.isupper() else label[:1].lower() + label[1:]
+
+
+def roles_in_prose(roles) -> str:
+    """Roles as a list in a sentence: "hub lead, coordinator, facilitator and specialist"."""
+    words = [role_in_prose(r) for r in roles]
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
 @dataclass(frozen=True)
 class ReminderSettings:
     """When the scheduled reminders (`app.reminders`) fall due. Each is due on a day (UK

@@ -22,7 +22,7 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
 from app.core.errors import ServiceError
-from app.core.filters import format_datetime
+from app.core.filters import format_datetime, format_time, to_local
 from app.core.mail import send_email
 from app.core.programme import programme
 from app.core.roles import ADMIN, TRAINER
@@ -147,7 +147,7 @@ def _when(value: datetime) -> str:
 
 
 def _until(value: datetime) -> str:
-    return format_datetime(value, "%H:%M %Z")
+    return format_time(value)
 
 
 # --- sessions ----------------------------------------------------------------------------
@@ -709,8 +709,8 @@ def duplicate_cohort(
         raise ServiceError(
             "Choose a first-session date within the next ten years.", field="first_session_on"
         )
-    first_local = format_datetime(sessions[0].starts_at, "%Y-%m-%d")
-    days = (first_session_on - date.fromisoformat(first_local)).days
+    first_local = to_local(sessions[0].starts_at).date()
+    days = (first_session_on - first_local).days
     starts = [_local_shift(s.starts_at, days) for s in sessions]
     now = utcnow()
     if starts[0] <= now:

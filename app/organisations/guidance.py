@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from flask import url_for
 
 from app.core.filters import format_date
-from app.core.programme import HUB_ROLES
+from app.core.programme import HUB_ROLES, role_in_prose
 from app.organisations.access import is_hub_lead, membership_of
 from app.organisations.application import parts_complete
 from app.organisations.models import Organisation, Stage
@@ -69,9 +69,9 @@ def _team_note(org: Organisation, member: bool) -> str | None:
     composition = team_composition(org)
     if composition.complete:
         return None
-    roles = ", ".join(HUB_ROLES[r] for r in composition.missing)
+    roles = ", ".join(role_in_prose(r) for r in composition.missing)
     return (
-        f"{_whose(org, member)} team has no {roles.lower()} yet (the programme asks for at least "
+        f"{_whose(org, member)} team has no {roles} yet (the programme asks for at least "
         f"one of each of {', '.join(HUB_ROLES[r] for r in composition.required)})."
     )
 

@@ -8,6 +8,7 @@ from datetime import date
 from app.auth.models import User
 from app.core import clock
 from app.core.errors import ServiceError
+from app.core.filters import long_date
 from app.organisations import journey
 from app.organisations.access import is_hub_lead
 from app.organisations.models import Organisation, Stage
@@ -36,8 +37,10 @@ def record_launch(org: Organisation, *, by: User, first_session_on: date | None)
     )
     if approved_on is not None and first_session_on < approved_on:
         raise ServiceError(
-            f"The first session must be on or after the approval date ({approved_on:%d/%m/%Y}).",
+            f"The first session must be on or after the approval date ({long_date(approved_on)}).",
             field="first_session_on",
         )
-    journey.move(org, "launch", by=by, reason=f"First ECHO session on {first_session_on:%Y-%m-%d}")
+    journey.move(
+        org, "launch", by=by, reason=f"First ECHO session on {long_date(first_session_on)}"
+    )
     org.first_session_on = first_session_on

@@ -3,10 +3,15 @@
 Each file has `key`, `title`, `description` (the page's meta description, at most 160
 characters) and `order`; `becoming-a-hub` also has `steps` (name, asks, duration). The
 files are validated at start-up and by `flask content validate`, like the curriculum.
+
+Facts that belong to the programme settings are not copied into the text: `{required_roles}`
+in a page or a step is replaced by the roles `modules/programme.yaml` requires ("hub lead,
+coordinator, facilitator and specialist"), so the two cannot disagree.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +42,21 @@ class Section:
     steps: tuple[Step, ...] = ()
 
 
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _fill(text: str, values: dict[str, str], name: str, problems: list[Problem]) -> str:
+    def replace(match: re.Match) -> str:
+        if match[1] in values:
+            return values[match[1]]
+        problems.append(
+            Problem(name, match[0], f"unknown placeholder (known: {', '.join(values)})")
+        )
+        return match[0]
+
+    return PLACEHOLDER.sub(replace, text)
+
+
 def _split(text: str) -> tuple[str, str] | None:
     if not text.startswith("---\n") or "\n---\n" not in text[4:]:
         return None
@@ -44,7 +64,11 @@ def _split(text: str) -> tuple[str, str] | None:
     return front, body
 
 
-def load_public(content_dir: Path) -> dict[str, Section]:
+def load_public(content_dir: Path, *, required_roles: tuple[str, ...] = ()) -> dict[str, Section]:
+    """Every public page, keyed by `key`; `required_roles` fills `{required_roles}`."""
+    from app.core.programme import roles_in_prose
+
+    values = {"required_roles": roles_in_prose(required_roles)}
     folder = content_dir / FOLDER
     problems: list[Problem] = []
     sections: dict[str, Section] = {}
@@ -77,7 +101,8 @@ def load_public(content_dir: Path) -> dict[str, Section]:
             if not isinstance(raw, dict) or not all(raw.get(k) for k in ("name", "asks")):
                 problems.append(Problem(name, f"steps[{index}]", "needs a name and what it asks"))
                 continue
-            steps.append(Step(str(raw["name"]), str(raw["asks"]), str(raw.get("duration", ""))))
+            asks = _fill(str(raw["asks"]), values, name, problems)
+            steps.append(Step(str(raw["name"]), asks, str(raw.get("duration", ""))))
         if meta["key"] == "becoming-a-hub" and tuple(s.name for s in steps) != STEP_NAMES:
             problems.append(
                 Problem(name, "steps", "must be the seven steps " + " → ".join(STEP_NAMES))
@@ -87,7 +112,7 @@ def load_public(content_dir: Path) -> dict[str, Section]:
             title=str(meta["title"]),
             description=str(meta["description"]),
             order=meta["order"],
-            html=Markup(render_markdown(parts[1])),  # noqa: S704 - sanitised by nh3
+            html=Markup(render_markdown(_fill(parts[1], values, name, problems))),  # noqa: S704 - sanitised by nh3
             steps=tuple(steps),
         )
     for key in REQUIRED_KEYS:

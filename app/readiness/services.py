@@ -19,7 +19,7 @@ from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
 from app.core.errors import NotFound, ServiceError
-from app.core.programme import HUB_ROLES, programme
+from app.core.programme import HUB_ROLES, programme, role_in_prose
 from app.core.roles import TRAINER
 from app.core.storage import store_upload
 from app.extensions import db
@@ -631,7 +631,7 @@ def immersion_requirement(org: Organisation, members=None) -> Requirement:
         done=covered,
         total=len(required),
         gaps=[
-            Gap(f"No {HUB_ROLES[r].lower()} has met the attendance threshold yet", GapState.TODO, r)
+            Gap(f"No {role_in_prose(r)} has met the attendance threshold yet", GapState.TODO, r)
             for r in missing
         ],
     )
@@ -690,7 +690,7 @@ def requirements(org: Organisation) -> list[Requirement]:
             done=len(composition.required) - len(composition.missing),
             total=len(composition.required),
             gaps=[
-                Gap(f"No {HUB_ROLES[r].lower()} on the team", GapState.TODO, r)
+                Gap(f"No {role_in_prose(r)} on the team", GapState.TODO, r)
                 for r in composition.missing
             ],
         )

@@ -51,6 +51,7 @@ from app.assessment.models import Assessment, AssessmentStatus
 from app.auth.models import User, UserRole
 from app.certificates.models import Certificate
 from app.core import clock, jobs
+from app.core.filters import long_date
 from app.core.programme import ReminderSettings, programme
 from app.core.roles import LEAD_TRAINER, TRAINER
 from app.extensions import db
@@ -127,7 +128,7 @@ def add_working_days(day: date, n: int) -> date:
 
 
 def _long(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return long_date(day)
 
 
 def _local_time(instant: datetime) -> str:

@@ -486,7 +486,7 @@ def cooldown_until(user: User, module: Module, attempts: list[CheckAttempt] | No
 def _wait_message(until: datetime) -> str:
     return (
         f"You have not passed two attempts in a row, so you can try the knowledge check again "
-        f"from {format_datetime(until, '%H:%M on %-d %B')}. Re-reading the lessons named "
+        f"from {format_datetime(until)}. Re-reading the lessons named "
         "below is a good use of the time."
     )
 

@@ -769,6 +769,7 @@ MATRIX = [
         "/verify/{code}.json",
         dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
     ),
+    ("GET", "/v/{code}", dict(anonymous=301, applicant=301, trainer=301, auditor=301, admin=301)),
     ("GET", "/verify/pdf", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     (
         "POST",

@@ -10,11 +10,14 @@ check page is reported as tampered. Every page shown is checked with axe-core.
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
+from app.certificates import render
 from app.core import clock
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav, team_in_training
@@ -103,11 +106,17 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     assert checked.exit_code == 0 and checked.output.startswith("VALID"), checked.output
     (verify_url,) = qr_payloads(data)
     assert verify_url.startswith(f"{live_app.live_url}/verify/")
+    # The printed address (one line, short) is a link to the same URL, and works when typed.
+    annots = PdfReader(io.BytesIO(data)).pages[0]["/Annots"]
+    assert [a.get_object()["/A"]["/URI"] for a in annots if "/A" in a.get_object()] == [verify_url]
+    printed = render.printed_verify_url(verify_url)
+    assert printed in text.splitlines()
 
     # Anyone can verify it, without logging in.
     visitor = browser.new_context(base_url=live_app.live_url)
     public = visitor.new_page()
-    public.goto(verify_url)
+    public.goto("http://" + printed)
+    assert public.url == verify_url
     expect(public.get_by_role("heading", level=1, name=f"Certificate {serial}")).to_be_visible()
     expect(public.locator(".verify-status")).to_contain_text("Valid")
     expect(public.get_by_text(org_name)).to_be_visible()

@@ -48,7 +48,7 @@ def uk(day: date, hour: int, minute: int = 0) -> datetime:
 
 def shown(value: datetime) -> str:
     """A date-time as the portal shows it."""
-    return value.astimezone(UK).strftime("%-d %b %Y, %H:%M %Z")
+    return value.astimezone(UK).strftime("%-d %B %Y, %H:%M %Z")
 
 
 def no_sideways_scroll(page: Page, assert_accessible) -> None:

@@ -263,7 +263,7 @@ def test_lead_and_trainer_complete_the_readiness_checklist(
         expect(card.get_by_role("link", name=file_name)).to_be_visible()
     expect(agreement_card(page, "IP Terms of Use Agreement")).to_contain_text(
         re.compile(
-            f"Carys Llewellyn, Chief Executive\\s*Date signed\\s*{signed.strftime('%-d %b %Y')}"
+            f"Carys Llewellyn, Chief Executive\\s*Date signed\\s*{signed.strftime('%-d %B %Y')}"
         )
     )
     expect(agreement_card(page, "Statement of Collaboration")).to_contain_text(

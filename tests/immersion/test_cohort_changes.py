@@ -127,7 +127,7 @@ def test_trainer_edits_a_cohort_and_the_history_says_what_changed(app, trainer):
     assert "edited an Immersion cohort" in words
     assert "capacity 10 → 12" in words
     assert "attendance needed 80% → 75%" in words
-    assert "booking deadline" in words and "1 Mar 2027, 17:00 GMT" in words
+    assert "booking deadline" in words and "1 March 2027, 17:00 GMT" in words
     history = [audit.describe(e) for e in services.cohort_history(cohort)]
     assert history[0] == words
     assert any("added a session to an Immersion cohort (Session 1" in h for h in history)
@@ -172,7 +172,7 @@ def test_booking_deadline_after_the_first_session_is_refused(app, trainer):
     cohort = make_cohort(trainer)
     error = refused(edit, cohort, trainer, booking_deadline=FIRST_SESSION + timedelta(hours=1))
     assert error.field == "booking_deadline"
-    assert "must be before the first session (“Session 1”, 7 Apr 2027, 11:00 BST)" in (
+    assert "must be before the first session (“Session 1”, 7 April 2027, 11:00 BST)" in (
         error.message
     )
     assert reload_cohort(cohort.id).booking_deadline < FIRST_SESSION
@@ -216,7 +216,7 @@ def test_sessions_of_one_cohort_cannot_overlap(app, trainer):
     first, second, _third = sessions_of(cohort)
     error = refused(move, second, trainer, starts_at=first.starts_at + timedelta(minutes=60))
     assert error.field == "starts_at"
-    assert "This overlaps “Session 1” (7 Apr 2027, 11:00 BST to 12:30 BST)" in error.message
+    assert "This overlaps “Session 1” (7 April 2027, 11:00 BST to 12:30 BST)" in error.message
     error = refused(
         services.add_session,
         reload_cohort(cohort.id),
@@ -271,7 +271,7 @@ def test_a_session_cannot_start_before_the_booking_deadline(app, trainer):
     session = sessions_of(cohort)[0]
     error = refused(move, session, trainer, starts_at=datetime(2027, 3, 30, 9, 0, tzinfo=UTC))
     assert error.field == "starts_at"
-    assert "The booking deadline is 31 Mar 2027, 18:00 BST" in error.message
+    assert "The booking deadline is 31 March 2027, 18:00 BST" in error.message
 
 
 def test_a_stale_session_form_is_refused(app, trainer, make_user):
@@ -321,8 +321,8 @@ def test_moving_a_session_sends_attendees_the_same_uid_with_a_higher_sequence(
     assert sorted(changed) == ["duration_minutes", "starts_at"]
     [message] = outbox_to(team.specialist.email)
     assert message.subject.endswith("Session moved: Immersion spring 2027, Session 2")
-    assert "Now: 15 Apr 2027, 13:00 BST to 15:00 BST (120 minutes)." in message.body
-    assert "Was: 14 Apr 2027, 11:00 BST to 12:30 BST." in message.body
+    assert "Now: 15 April 2027, 13:00 BST to 15:00 BST (120 minutes)." in message.body
+    assert "Was: 14 April 2027, 11:00 BST to 12:30 BST." in message.body
     calendar = calendar_of(message)
     assert str(calendar["method"]) == "PUBLISH"
     event = the_event(calendar)
@@ -348,7 +348,7 @@ def test_moving_a_session_sends_attendees_the_same_uid_with_a_higher_sequence(
     assert int(events_now[str(event["uid"])]["sequence"]) == 1
     assert events_now[str(event["uid"])].decoded("dtstart") == new_start
     [moved] = events("immersion.session_moved")
-    assert "start 14 Apr 2027, 11:00 BST → 15 Apr 2027, 13:00 BST" in audit.describe(moved)
+    assert "start 14 April 2027, 11:00 BST → 15 April 2027, 13:00 BST" in audit.describe(moved)
     # A second change raises it again.
     clear_outbox()
     move(sessions_of(cohort)[1], trainer, join_url="https://zoom.example.org/j/999")
@@ -509,7 +509,7 @@ def test_deleting_a_session_added_by_mistake_tells_the_attendees(app, trainer, m
     event = the_event(calendar_of(message))
     assert (str(event["uid"]), str(event["status"])) == (uid, "CANCELLED")
     [deleted] = events("immersion.session_deleted")
-    assert "deleted an Immersion session (Session 3; 21 Apr 2027" in audit.describe(deleted)
+    assert "deleted an Immersion session (Session 3; 21 April 2027" in audit.describe(deleted)
     assert deleted in services.cohort_history(reload_cohort(cohort.id))
 
 
@@ -622,7 +622,7 @@ def test_duplicate_keeps_the_shape_on_new_dates_in_uk_time(app, trainer, make_te
     [event] = events("immersion.cohort_duplicated")
     words = audit.describe(event)
     assert "copy of Immersion spring 2027" in words and "2 sessions" in words
-    assert "first session 17 Nov 2027, 11:00 GMT" in words
+    assert "first session 17 November 2027, 11:00 GMT" in words
 
 
 @pytest.mark.parametrize(

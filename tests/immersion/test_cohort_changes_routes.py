@@ -187,7 +187,7 @@ def test_trainer_moves_a_session_and_the_attendees_get_the_calendar_change(
     assert int(event["sequence"]) == 1
     page = page_text(as_trainer.get(f"/immersion/cohorts/{cohort.id}"))
     assert "the attendees have been sent the change" in page
-    assert "Session 1</strong> — 8 Apr 2027, 14:00 BST, 120 minutes" in page
+    assert "Session 1</strong> — 8 April 2027, 14:00 BST, 120 minutes" in page
 
 
 @pytest.mark.parametrize(
@@ -416,8 +416,8 @@ def test_history_reads_in_plain_words_and_auditors_may_read_it(app, as_trainer, 
     assert response.status_code == 200
     text = page_text(response)
     assert "edited an Immersion cohort (Immersion spring 2027; booking deadline " in text
-    assert "→ 1 Mar 2027, 17:00 GMT; capacity 10 → 11)" in text
-    assert "moved an Immersion session (Session 1; start 7 Apr 2027, 11:00 BST → " in text
+    assert "→ 1 March 2027, 17:00 GMT; capacity 10 → 11)" in text
+    assert "moved an Immersion session (Session 1; start 7 April 2027, 11:00 BST → " in text
     assert "created an Immersion cohort" in text
     assert "immersion." not in text  # no internal names
     assert auditor.get(f"/immersion/cohorts/{cohort.id}/edit").status_code == 403

@@ -94,7 +94,7 @@ def test_trainer_creates_a_cohort_with_a_uk_deadline(as_trainer):
     assert cohort.booking_deadline == datetime(2027, 6, 1, 16, 0, tzinfo=UTC)
     page = page_text(as_trainer.get(f"/immersion/cohorts/{cohort.id}"))
     assert "Cohort “Immersion summer 2027” created" in page
-    assert "booking deadline 1 Jun 2027, 17:00 BST" in page
+    assert "booking deadline 1 June 2027, 17:00 BST" in page
     listing = page_text(as_trainer.get("/immersion/cohorts"))
     assert "Immersion summer 2027" in listing and "0 of 12" in listing
 
@@ -149,10 +149,10 @@ def test_session_times_in_uk_time_are_stored_in_utc_across_daylight_saving(
         "After autumn change": datetime(2027, 11, 3, 10, 0, tzinfo=UTC),
     }
     page = page_text(as_trainer.get(f"/immersion/cohorts/{cohort.id}"))
-    assert "Before spring change</strong> — 24 Mar 2027, 10:00 GMT" in page
-    assert "After spring change</strong> — 31 Mar 2027, 10:00 BST" in page
-    assert "Before autumn change</strong> — 27 Oct 2027, 10:00 BST" in page
-    assert "After autumn change</strong> — 3 Nov 2027, 10:00 GMT" in page
+    assert "Before spring change</strong> — 24 March 2027, 10:00 GMT" in page
+    assert "After spring change</strong> — 31 March 2027, 10:00 BST" in page
+    assert "Before autumn change</strong> — 27 October 2027, 10:00 BST" in page
+    assert "After autumn change</strong> — 3 November 2027, 10:00 GMT" in page
 
 
 @pytest.mark.parametrize(
