@@ -1,13 +1,13 @@
 """Agreement templates and the exact record, in Chromium.
 
-An administrator has published the Statement of Collaboration template (through the
-service). The hub lead downloads it from the readiness panel, beside the upload slot, and
-uploads a signed copy; a trainer rejects it with a reason; the lead replaces it, and the
-trainer verifies the new copy. Each card says which template version was signed. Once the
-hub is approved (through the services), an auditor opens the approval dossier: it names
-the template version, says "rejected by" the trainer with the reason and "replaced by" the
-lead, by name, with no email address, and shows module completion at approval beside now.
-Every page shown is checked with axe-core at 1280 and 375 pixels wide.
+An administrator publishes the Statement of Collaboration template in the browser. The hub
+lead downloads it from the readiness panel, beside the upload slot, and uploads a signed
+copy; a trainer rejects it with a reason; the lead replaces it, and the trainer verifies
+the new copy. Each card says which template version was signed. Once the hub is approved
+(through the services), an auditor opens the approval dossier: it names the template
+version, says "rejected by" the trainer with the reason and "replaced by" the lead, by
+name, with no email address, and shows module completion at approval beside now. Every
+page shown is checked with axe-core at 1280 and 375 pixels wide.
 """
 
 from __future__ import annotations
@@ -47,23 +47,23 @@ def both_widths(page: Page, assert_accessible) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def publish_template(live_app, create_account, data: bytes) -> None:
-    from app.admin.services import publish_template as publish
-    from app.auth.services import get_user_by_email
-    from app.extensions import db
-    from tests.factories.readiness import upload
-
-    admin = create_account(roles=("admin",), name="Ada Admin")
-    with live_app.app_context():
-        publish(
-            "collaboration",
-            by=get_user_by_email(admin[0]),
-            upload=upload(data, "statement-of-collaboration-2026-2.pdf"),
-            version_label=TEMPLATE_VERSION,
-            issued_on=clock.today() - timedelta(days=20),
-        )
-        db.session.commit()
-        db.session.remove()
+def publish_template(page: Page, create_account, assert_accessible, pdf: Path) -> None:
+    """An administrator publishes the Statement of Collaboration template in the browser."""
+    email, _name, password = create_account(roles=("admin",), name="Ada Admin")
+    open_login(page, assert_accessible)
+    log_in(page, email, password, assert_accessible)
+    main_nav(page).get_by_role("link", name="Agreement templates").click()
+    expect(page.get_by_role("heading", level=1, name="Agreement templates")).to_be_visible()
+    both_widths(page, assert_accessible)
+    page.get_by_label("Agreement", exact=True).select_option(label=SOC)
+    page.get_by_label("Version", exact=True).fill(TEMPLATE_VERSION)
+    page.get_by_label("Date of this version").fill((clock.today() - timedelta(days=20)).isoformat())
+    page.get_by_label("Template", exact=True).set_input_files(pdf)
+    page.get_by_role("button", name="Publish this version").click()
+    expect(flash(page, f"{SOC}, version {TEMPLATE_VERSION}")).to_be_visible()
+    expect(page.locator(".current-templates")).to_contain_text(f"{SOC}: version {TEMPLATE_VERSION}")
+    both_widths(page, assert_accessible)
+    page.context.clear_cookies()
 
 
 def approve_hub(live_app, create_account, org_id: int, lead_email: str) -> str:
@@ -90,8 +90,10 @@ def approve_hub(live_app, create_account, org_id: int, lead_email: str) -> str:
 def test_lead_downloads_the_template_and_the_dossier_tells_the_agreement_story(
     page: Page, browser, live_app, create_account, assert_accessible, base_url, tmp_path
 ):
-    template_pdf = make_pdf(tmp_path / "template.pdf", "Statement of Collaboration - template")
-    publish_template(live_app, create_account, template_pdf.read_bytes())
+    template_pdf = make_pdf(
+        tmp_path / "statement-of-collaboration-2026-2.pdf", "Statement of Collaboration - template"
+    )
+    publish_template(page, create_account, assert_accessible, template_pdf)
     org_id, lead, _members = team_in_training(live_app, create_account, ORG)
     trainer = create_account(roles=("trainer",), name="Tess Trainer")
 
