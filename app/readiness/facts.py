@@ -24,7 +24,11 @@ def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
     for agreement in db.session.scalars(
         select(Agreement)
         .where(Agreement.organisation_id == org.id, Agreement.status != ReviewStatus.SUPERSEDED)
-        .options(selectinload(Agreement.file), selectinload(Agreement.reviewed_by))
+        .options(
+            selectinload(Agreement.file),
+            selectinload(Agreement.reviewed_by),
+            selectinload(Agreement.template),
+        )
         .order_by(Agreement.id)
     ):
         current[agreement.kind] = agreement
