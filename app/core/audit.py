@@ -499,5 +499,6 @@ def describe(event: AuditEvent) -> str:
         extra.append("removed " + ", ".join(details["removed"]))
     if details.get("reason"):
         extra.append(f"reason: {details['reason']}")
-    extra = [e for e in extra if e]
+    # "Cora joined the team (Cora; as coordinator)": the person already named is not repeated.
+    extra = [e for e in extra if e and e != who]
     return f"{who} {what}" + (f" ({'; '.join(extra)})" if extra else "")
