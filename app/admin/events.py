@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
+
 from app.core import audit
 
 ACTIONS = {
@@ -11,6 +14,28 @@ CONFLICTS = {
     "admin.staff_conflict_confirmed": "confirmed a staff role for someone on an applicant's "
     "hub team",
 }
+
+
+TEMPLATES = {
+    "agreement_template.published": "published a new version of an agreement template",
+}
+
+
+def _template(details: dict) -> list[str]:
+    from app.readiness.models import AGREEMENT_KINDS
+
+    kind = details.pop("kind", "")
+    version = details.pop("version", "")
+    issued = details.pop("issued_on", "")
+    details.pop("file_sha256", None)
+    words = [AGREEMENT_KINDS.get(kind, "an agreement")]
+    if version:
+        with contextlib.suppress(ValueError):
+            issued = date.fromisoformat(issued).strftime("%-d %b %Y") if issued else ""
+        words.append(f"version {version}" + (f" of {issued}" if issued else ""))
+    if details.pop("sample", False):
+        words.append("a sample, not a legal document")
+    return words
 
 
 def _conflict(details: dict) -> list[str]:
@@ -24,3 +49,4 @@ def _conflict(details: dict) -> list[str]:
 
 audit.register_actions(ACTIONS)
 audit.register_actions(CONFLICTS, _conflict)
+audit.register_actions(TEMPLATES, _template)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     SelectField,
     StringField,
     SubmitField,
@@ -13,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.forms import MultiCheckboxField, PortalForm, choices
 from app.core.roles import ROLE_LABELS
+from app.readiness.models import AGREEMENT_KINDS
 
 
 class UserFilterForm(PortalForm):
@@ -95,3 +98,24 @@ class MessageFilterForm(PortalForm):
 
 class ResendForm(PortalForm):
     submit = SubmitField("Resend")
+
+
+class AgreementTemplateForm(PortalForm):
+    """A new version of an agreement template (the blank document hubs sign)."""
+
+    kind = SelectField(
+        "Agreement",
+        choices=choices(*AGREEMENT_KINDS.items()),
+        validators=[DataRequired("Choose which agreement this is.")],
+    )
+    version_label = StringField(
+        "Version",
+        validators=[
+            DataRequired("Enter the version."),
+            Length(max=40, message="Use at most 40 characters."),
+        ],
+        description="As printed on the document, for example 2027.1.",
+    )
+    issued_on = DateField("Date of this version", validators=[Optional()])
+    file = FileField("Template", description="PDF or Word (.docx); up to 20 MB.")
+    submit = SubmitField("Publish this version")

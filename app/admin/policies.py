@@ -27,3 +27,18 @@ def _message(key) -> OutboxMessage | None:
 MESSAGE_ADMIN = object_policy(
     "admin:message", arg="message_id", load=_message, store="message", roles=frozenset({ADMIN})
 )
+
+
+def _template(key):
+    from app.readiness.models import AgreementTemplate
+
+    return db.session.get(AgreementTemplate, key) if isinstance(key, int) else None
+
+
+TEMPLATE_ADMIN = object_policy(
+    "admin:agreement-template",
+    arg="template_id",
+    load=_template,
+    store="agreement_template",
+    roles=frozenset({ADMIN}),
+)

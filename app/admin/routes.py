@@ -1,13 +1,14 @@
 """Admin pages: list, search and filter users; change roles; deactivate and reactivate;
-see what the outbox delivered, and resend."""
+see what the outbox delivered, and resend; publish agreement templates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import services
 from app.admin.forms import (
+    AgreementTemplateForm,
     DeactivateForm,
     MessageFilterForm,
     ReactivateForm,
@@ -16,7 +17,7 @@ from app.admin.forms import (
     RolesForm,
     UserFilterForm,
 )
-from app.admin.policies import ACCOUNT_ADMIN, ADMIN_ONLY, MESSAGE_ADMIN
+from app.admin.policies import ACCOUNT_ADMIN, ADMIN_ONLY, MESSAGE_ADMIN, TEMPLATE_ADMIN
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit, jobs
@@ -25,6 +26,9 @@ from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access
 from app.core.roles import STAFF
+from app.core.storage import send_stored
+from app.readiness.facts import current_templates, template_history
+from app.readiness.models import AGREEMENT_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -189,3 +193,54 @@ def resend_message(message_id: int):
         else:
             flash(f"The message to {message.recipient} will be sent again now.", "success")
     return redirect(url_for("admin.show_message", message_id=message.id))
+
+
+def _render_templates(form=None, status=200):
+    return render_template(
+        "admin/agreement_templates.html",
+        form=form or AgreementTemplateForm(),
+        current=current_templates(),
+        history=template_history(),
+        kinds=AGREEMENT_KINDS,
+    ), status
+
+
+@bp.route("/agreement-templates")
+@access(ADMIN_ONLY)
+def list_agreement_templates():
+    return _render_templates()
+
+
+@bp.route("/agreement-templates", methods=["POST"])
+@access(ADMIN_ONLY)
+def publish_agreement_template():
+    form = AgreementTemplateForm()
+    if form.validate_on_submit():
+        try:
+            template = services.publish_template(
+                form.kind.data,
+                by=current_user,
+                upload=form.file.data,
+                version_label=form.version_label.data,
+                issued_on=form.issued_on.data,
+            )
+        except ServiceError as error:
+            attach_error(form, error)
+        else:
+            flash(f"{template.kind_label}, {template.label}, is published.", "success")
+            return redirect(url_for("admin.list_agreement_templates"))
+    return _render_templates(form, 400)
+
+
+@bp.route("/agreement-templates/<int:template_id>/file")
+@access(TEMPLATE_ADMIN)
+def download_agreement_template(template_id: int):
+    template = g.agreement_template
+    try:
+        return send_stored(
+            template.storage_key,
+            download_name=template.original_name,
+            content_type=template.content_type,
+        )
+    except FileNotFoundError:
+        abort(404)

@@ -5,18 +5,25 @@ Public: team_memberships, change_roles, search_messages, resend_message."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from app.auth import services as auth_services
 from app.auth.models import User
-from app.core import audit, mail
+from app.core import audit, clock, mail
 from app.core.db import contains_pattern
 from app.core.errors import ServiceError
 from app.core.outbox import MessageStatus, OutboxMessage
 from app.core.pagination import clamp_page
 from app.core.roles import ROLE_LABELS, STAFF
+from app.core.storage import display_name, store_upload
 from app.extensions import db
 from app.organisations import access
+from app.readiness.models import AGREEMENT_KINDS, AgreementTemplate
+
+# A template is a document to print and sign: a PDF, or a Word file for those who fill it in.
+TEMPLATE_TYPES = ("pdf", "docx")
 
 
 def team_memberships(user: User) -> list:
@@ -86,3 +93,77 @@ def resend_message(message: OutboxMessage, *, by: User) -> None:
         subject_id=str(message.id),
         details={"recipient": message.recipient, "kind": message.kind, "was": str(previous)},
     )
+
+
+def publish_template(
+    kind: str,
+    *,
+    by: User,
+    upload,
+    version_label: str,
+    issued_on: date | None,
+    sample: bool = False,
+) -> AgreementTemplate:
+    """Publish a new version of an agreement template; the newest by date becomes the one
+    hub leads download, and earlier versions stay for the signed copies that name them.
+    The file goes through the upload checks of `core.storage` (type by content, size,
+    active PDF content refused)."""
+    if not by.has_role("admin"):
+        raise ServiceError("Only administrators can publish agreement templates.")
+    if kind not in AGREEMENT_KINDS:
+        raise ServiceError("Choose which agreement this is.", field="kind")
+    version_label = (version_label or "").strip()
+    if not version_label:
+        raise ServiceError("Enter the version, for example 2027.1.", field="version_label")
+    if issued_on is None:
+        raise ServiceError("Enter the date of this version.", field="issued_on")
+    if issued_on > clock.today():
+        raise ServiceError(
+            "The date cannot be in the future: publish a version once it applies.",
+            field="issued_on",
+        )
+    filename = getattr(upload, "filename", "") or ""
+    if filename and display_name(filename).rsplit(".", 1)[-1].lower() not in TEMPLATE_TYPES:
+        raise ServiceError(
+            f"“{display_name(filename)}” is not a PDF or Word (.docx) file.", field="file"
+        )
+    taken = db.session.scalar(
+        select(AgreementTemplate.id).where(
+            AgreementTemplate.kind == kind,
+            func.lower(AgreementTemplate.version_label) == version_label.lower(),
+        )
+    )
+    if taken is not None:
+        raise ServiceError(
+            f"The {AGREEMENT_KINDS[kind]} already has a version “{version_label}”. "
+            "Give this one a new version.",
+            field="version_label",
+        )
+    stored = store_upload(upload, area="agreement-templates")
+    template = AgreementTemplate(
+        kind=kind,
+        version_label=version_label,
+        issued_on=issued_on,
+        storage_key=stored.key,
+        original_name=stored.original_name,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        sample=sample,
+        uploaded_by_id=by.id,
+    )
+    db.session.add(template)
+    db.session.flush()
+    audit.record(
+        "agreement_template.published",
+        actor=by,
+        subject=template,
+        details={
+            "kind": kind,
+            "version": version_label,
+            "issued_on": issued_on.isoformat(),
+            "file_sha256": stored.sha256,
+            **({"sample": True} if sample else {}),
+        },
+    )
+    return template

@@ -49,6 +49,11 @@ class Dossier:
     agreements: list = field(default_factory=list)
     checklist: list = field(default_factory=list)  # (item, answers, comments)
     training: list = field(default_factory=list)
+    # Completion per member at approval (snapshotted with the certificate) beside now;
+    # None for certificates issued before the snapshot was kept.
+    completion: list[dict] | None = None
+    history: list = field(default_factory=list)  # the organisation's events, oldest first
+    replaced_by: dict = field(default_factory=dict)  # agreement id -> the copy that replaced it
     attendance: list = field(default_factory=list)
 
 
@@ -114,12 +119,65 @@ def build(cert: Certificate) -> Dossier:
     if cert.assessment_id:
         dossier.assessment = db.session.get(Assessment, cert.assessment_id)
     dossier.agreements = readiness.agreement_history(org)
+    dossier.replaced_by = _successors(dossier.agreements)
     dossier.checklist = [
         (item, *readiness.item_history(org, item.key)) for item in readiness.checklist().items
     ]
     dossier.training = team_progress(org_services.team_members(org))
+    dossier.completion = completion_then_and_now(cert, dossier.training)
+    dossier.history = _organisation_events(org)
+    audit.preload_people(dossier.events + dossier.history)
     dossier.attendance = organisation_attendance(org)
     return dossier
+
+
+def _successors(agreements) -> dict:
+    """For each agreement that was replaced, the next copy of the same kind."""
+    following: dict = {}
+    latest: dict = {}
+    for agreement in sorted(agreements, key=lambda a: a.id, reverse=True):
+        if agreement.kind in latest:
+            following[agreement.id] = latest[agreement.kind]
+        latest[agreement.kind] = agreement
+    return following
+
+
+def _organisation_events(org: Organisation) -> list[audit.AuditEvent]:
+    """Everything recorded about the organisation, oldest first."""
+    return list(
+        db.session.scalars(
+            select(audit.AuditEvent)
+            .where(audit.AuditEvent.organisation_id == org.id)
+            .order_by(audit.AuditEvent.seq)
+        )
+    )
+
+
+def completion_then_and_now(cert: Certificate, now_rows) -> list[dict] | None:
+    """One row per person on the team at approval or now: required modules completed then
+    (from the certificate's snapshot) and now, with what is missing in words."""
+    then = (cert.details or {}).get("training")
+    if then is None:
+        return None
+    rows: dict[int, dict] = {}
+    for entry in then:
+        rows[entry["user_id"]] = {
+            "name": entry["name"],
+            "then": f"{entry['completed']} of {entry['required']}",
+            "then_missing": entry["missing"],
+            "now": "No longer on the team",
+            "now_missing": [],
+        }
+    for row in now_rows:
+        required = [p for p, needed in row.cells if needed]
+        done = sum(p.status == "complete" for p in required)
+        entry = rows.setdefault(
+            row.membership.user_id,
+            {"name": row.membership.user.name, "then": "Not on the team", "then_missing": []},
+        )
+        entry["now"] = f"{done} of {len(required)}"
+        entry["now_missing"] = [m.title for m in row.missing]
+    return list(rows.values())
 
 
 class _NoFetch(URLFetcher):

@@ -150,7 +150,7 @@ def dossier_pdf(cert_id: int):
     cert = g.certificate
     dossier = dossiers.build(cert)
     _record("audit.dossier_downloaded", serial=cert.serial)
-    if services.dossier_is_large(len(dossier.events)):
+    if services.dossier_is_large(len(dossier.events) + len(dossier.history)):
         exports.request_export(
             current_user,
             "audit.dossier_pdf",

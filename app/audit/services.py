@@ -291,6 +291,7 @@ def events_page(filters: EventFilters, page: int):
                 .limit(EVENTS_PER_PAGE)
             )
         )
+        audit.preload_people(items)
         return Page(items, total, page, EVENTS_PER_PAGE)
     stmt = events_query(filters)
     pagination = db.paginate(stmt, page=page, per_page=EVENTS_PER_PAGE, error_out=False)
@@ -298,6 +299,7 @@ def events_page(filters: EventFilters, page: int):
         pagination = db.paginate(
             stmt, page=pagination.pages, per_page=EVENTS_PER_PAGE, error_out=False
         )
+    audit.preload_people(pagination.items)
     return pagination
 
 

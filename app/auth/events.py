@@ -37,3 +37,26 @@ def _failed_sign_in(details: dict) -> list[str]:
 
 audit.register_actions(ACTIONS)
 audit.register_actions({"auth.login_failed": ACTIONS["auth.login_failed"]}, _failed_sign_in)
+
+
+def _people(ids: set[int], emails: set[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """Names for the accounts with these ids or addresses, in one query."""
+    from sqlalchemy import func, or_, select
+
+    from app.auth.models import User
+    from app.extensions import db
+
+    if not ids and not emails:
+        return {}, {}
+    rows = db.session.execute(
+        select(User.id, User.email, User.name).where(
+            or_(User.id.in_(ids or {-1}), func.lower(User.email).in_(emails or {""}))
+        )
+    ).all()
+    return (
+        {row.id: row.name for row in rows if row.id in ids},
+        {row.email.lower(): row.name for row in rows if row.email.lower() in emails},
+    )
+
+
+audit.register_people(_people)

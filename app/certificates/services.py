@@ -298,9 +298,30 @@ def issue_for_approval(org: Organisation, *, assessment, by: User) -> Certificat
                 "roles": [r for r in HUB_ROLES if r in m.roles],
             }
             for m in org_services.team_members(org)
-        ]
+        ],
+        "training": training_snapshot(org),
     }
     return issue(request, by=by)
+
+
+def training_snapshot(org: Organisation) -> list[dict]:
+    """Each member's required-module completion as it stands now, in plain values, to keep
+    with the certificate (the dossier shows it beside the completion of later days)."""
+    from app.training.services import team_progress
+
+    rows = []
+    for row in team_progress(org_services.team_members(org)):
+        required = [progress for progress, needed in row.cells if needed]
+        rows.append(
+            {
+                "user_id": row.membership.user_id,
+                "name": row.membership.user.name,
+                "completed": sum(p.status == "complete" for p in required),
+                "required": len(required),
+                "missing": [module.title for module in row.missing],
+            }
+        )
+    return rows
 
 
 # --- lookups ------------------------------------------------------------------------------

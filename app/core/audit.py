@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Integer, String, insert, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Integer, String, event, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.db import UTCDateTime, utcnow
 from app.extensions import db
@@ -348,7 +348,9 @@ def events_for_subject(subject_type: str, subject_id, limit: int = 50) -> list[A
         .order_by(AuditEvent.seq.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(stmt))
+    events = list(db.session.scalars(stmt))
+    preload_people(events)
+    return events
 
 
 class UnlabelledAction(ValueError):
@@ -357,16 +359,22 @@ class UnlabelledAction(ValueError):
 
 _LABELS: dict[str, str] = {}
 _DETAILS: dict[str, Callable[[dict], list[str]]] = {}
+_SENTENCES: dict[str, Callable[[str, dict], str | None]] = {}
 
 
 def register_actions(
-    labels: Mapping[str, str], details: Callable[[dict], list[str]] | None = None
+    labels: Mapping[str, str],
+    details: Callable[[dict], list[str]] | None = None,
+    sentence: Callable[[str, dict], str | None] | None = None,
 ) -> None:
     """Register an area's audit actions with their plain words (see `<area>/events.py`).
 
     `details(event_details)` returns the extra words the area adds to `describe` for its
     own actions (e.g. the agreement's name), popping the keys it has shown; the generic
     ones (fields changed, reason, roles added or removed) are added here from the rest.
+    `sentence(who, event_details)`, where given, writes the whole sentence instead (for
+    what reads better said of the thing than of the person: "Statement of Collaboration
+    rejected by Tess Trainer (…)"); returning None falls back to the usual form.
     """
     for action, label in labels.items():
         if _LABELS.get(action, label) != label:
@@ -374,6 +382,83 @@ def register_actions(
         _LABELS[action] = label
         if details is not None:
             _DETAILS[action] = details
+        if sentence is not None:
+            _SENTENCES[action] = sentence
+
+
+# --- people by name ----------------------------------------------------------------------
+# Events keep the actor's id and address as recorded; what people read names them. The
+# accounts area registers how ids and addresses become names (core imports no area).
+
+PeopleResolver = Callable[[set[int], set[str]], tuple[dict[int, str], dict[str, str]]]
+_PEOPLE: list[PeopleResolver] = []
+# Keys of the details under which areas record a person's address.
+PERSON_KEYS = ("member", "email")
+
+
+def register_people(resolver: PeopleResolver) -> None:
+    """`resolver(ids, emails)` -> ({id: name}, {lowercased email: name}) for accounts that exist."""
+    _PEOPLE[:] = [resolver]
+
+
+def _people_cache() -> tuple[dict, dict]:
+    # Kept for one transaction of the session: names read then are the names at that moment.
+    if not has_app_context():
+        return {}, {}
+    return db.session().info.setdefault(_PEOPLE_KEY, ({}, {}))
+
+
+_PEOPLE_KEY = "audit_people_names"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_people(session) -> None:
+    session.info.pop(_PEOPLE_KEY, None)
+
+
+def _addresses(event: AuditEvent) -> set[str]:
+    details = event.details or {}
+    return {
+        value.lower()
+        for key in PERSON_KEYS
+        if isinstance(value := details.get(key), str) and "@" in value
+    }
+
+
+def preload_people(events) -> None:
+    """Look up, in one query, the names of everyone `events` mention (actors, and team
+    members by address), so describing them reads nothing more."""
+    by_id, by_email = _people_cache()
+    events = list(events)
+    ids = {e.actor_id for e in events if e.actor_id is not None} - set(by_id)
+    emails = set().union(*(_addresses(e) for e in events)) - set(by_email) if events else set()
+    if not (ids or emails) or not _PEOPLE:
+        return
+    names_by_id, names_by_email = _PEOPLE[0](ids, emails)
+    by_id.update({i: names_by_id.get(i) for i in ids})
+    by_email.update({m: names_by_email.get(m) for m in emails})
+
+
+def actor_name(event: AuditEvent) -> str:
+    """The name of who did it ("" when nobody signed in, or the account is gone)."""
+    if event.actor_id is None:
+        return ""
+    by_id, _ = _people_cache()
+    if event.actor_id not in by_id:
+        preload_people([event])
+    return by_id.get(event.actor_id) or ""
+
+
+def person(email: str, unknown: str = "someone without an account yet") -> str:
+    """The name behind an address recorded in an event, never the address itself."""
+    if not isinstance(email, str) or "@" not in email:
+        return email or unknown
+    _, by_email = _people_cache()
+    key = email.lower()
+    if key not in by_email and _PEOPLE:
+        by_email.update({key: _PEOPLE[0](set(), {key})[1].get(key)})
+    return by_email.get(key) or unknown
 
 
 def action_labels() -> dict[str, str]:
@@ -387,9 +472,19 @@ def json_details(event: AuditEvent) -> str:
 
 
 def describe(event: AuditEvent) -> str:
-    """The event in plain words, e.g. 'trainer@x changed site roles: added trainer'."""
+    """The event in plain words, naming people by name: 'Tess Trainer changed site roles:
+    added trainer'."""
     details = dict(event.details or {})
-    who = event.actor_label or details.get("email") or "someone (not signed in)"
+    who = actor_name(event)
+    if not who and event.actor_label:
+        who = "a former account holder"
+    if not who and details.get("email"):
+        who = person(details["email"], "someone (not signed in)")
+    who = who or "someone (not signed in)"
+    if (sentence := _SENTENCES.get(event.action)) is not None:
+        said = sentence(who, details)
+        if said:
+            return said
     what = _LABELS.get(event.action, event.action.replace("_", " ").replace(".", ": "))
     area_words = _DETAILS.get(event.action)
     # The area's words take (pop) the details they show; the generic ones show the rest.
@@ -404,5 +499,6 @@ def describe(event: AuditEvent) -> str:
         extra.append("removed " + ", ".join(details["removed"]))
     if details.get("reason"):
         extra.append(f"reason: {details['reason']}")
-    extra = [e for e in extra if e]
+    # "Cora joined the team (Cora; as coordinator)": the person already named is not repeated.
+    extra = [e for e in extra if e and e != who]
     return f"{who} {what}" + (f" ({'; '.join(extra)})" if extra else "")

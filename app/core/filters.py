@@ -65,6 +65,7 @@ def navigation() -> list[tuple[str, str]]:
             ("immersion.list_cohorts", "Immersion"),
             ("admin.list_users", "Users"),
             ("admin.list_messages", "Delivery"),
+            ("admin.list_agreement_templates", "Agreement templates"),
             ("audit.register", "Certificates"),
             ("audit.programme_reports", "Reports"),
             ("audit.list_events", "Audit log"),

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import clock
+from app.demo.agreements import seed_agreement_templates
 from app.demo.certificates import seed_certificates
 from app.demo.immersion import seed_immersion
 from app.demo.people import (  # noqa: F401 (re-exported: the CLI and tests name the demo's people)
@@ -944,6 +945,7 @@ SEEDERS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     seed_organisations,
     seed_training,
+    seed_agreement_templates,
     seed_readiness,
     seed_immersion,
     seed_certificates,

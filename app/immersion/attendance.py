@@ -107,18 +107,27 @@ def _lock_session(session: ImmersionSession) -> None:
     db.session.refresh(session)
 
 
-def _booked_ids(session: ImmersionSession) -> set[int]:
-    """The people on a confirmed booking for the session's cohort (one query)."""
-    return set(
-        db.session.scalars(
-            select(BookingAttendee.user_id)
+@dataclass(frozen=True, slots=True)
+class _Booked:
+    organisation_id: int
+    name: str
+
+
+def _booked_ids(session: ImmersionSession) -> dict[int, _Booked]:
+    """The people on a confirmed booking for the session's cohort, with their organisation
+    and name for the record (one query)."""
+    return {
+        row.user_id: _Booked(row.organisation_id, row.name)
+        for row in db.session.execute(
+            select(BookingAttendee.user_id, Booking.organisation_id, User.name)
             .join(Booking, Booking.id == BookingAttendee.booking_id)
+            .join(User, User.id == BookingAttendee.user_id)
             .where(
                 Booking.cohort_id == session.cohort_id,
                 Booking.status == BookingStatus.CONFIRMED,
             )
         )
-    )
+    }
 
 
 def record_attendance(
@@ -181,10 +190,11 @@ def record_session_attendance(
     given = {row.user_id for row in rows}
     if mark_others == "present":
         rows += [
-            AttendanceRow(uid, "present", None) for uid in sorted(booked - given - set(existing))
+            AttendanceRow(uid, "present", None)
+            for uid in sorted(booked.keys() - given - set(existing))
         ]
     elif mark_others == "absent":
-        rows += [AttendanceRow(uid, "absent", 0, reason) for uid in sorted(booked - given)]
+        rows += [AttendanceRow(uid, "absent", 0, reason) for uid in sorted(booked.keys() - given)]
     errors: dict[int, str] = {}
     fields: dict[int, str | None] = {}
     applied = []
@@ -274,7 +284,7 @@ def record_from_report(
 def _apply(
     session: ImmersionSession,
     by: User,
-    booked: set[int],
+    booked: dict[int, _Booked],
     record: AttendanceRecord | None,
     row: AttendanceRow,
     source: str,
@@ -312,9 +322,12 @@ def _apply(
         event = {
             "action": "immersion.attendance_recorded",
             "actor": by,
+            "organisation_id": booked[user_id].organisation_id,
             "details": {
                 "session": session.id,
+                "session_title": session.title,
                 "user": user_id,
+                "person": booked[user_id].name,
                 "status": status,
                 "minutes": minutes,
                 "source": source,
@@ -341,9 +354,12 @@ def _apply(
     event = {
         "action": "immersion.attendance_changed",
         "actor": by,
+        "organisation_id": booked[user_id].organisation_id,
         "details": {
             "session": session.id,
+            "session_title": session.title,
             "user": user_id,
+            "person": booked[user_id].name,
             "from": [record.status, record.minutes],
             "to": [status, minutes],
             "reason": reason,

@@ -54,7 +54,8 @@ def submit_evaluation(
     cohort: ImmersionCohort, *, by: User, ratings: dict[str, int | None], comments: str
 ) -> EvaluationResponse:
     """One response per attendee, editable until the evaluation closes."""
-    if not is_attendee(by, cohort):
+    mine = next((a for a in booked_attendees(cohort) if a.user_id == by.id), None)
+    if mine is None:
         raise ServiceError("Only people who attended this cohort can evaluate it.")
     if not evaluation_open(cohort):
         raise ServiceError("The evaluation for this cohort is not open.")
@@ -75,7 +76,13 @@ def submit_evaluation(
     else:
         response.ratings, response.comments, response.updated_at = clean, comments, utcnow()
     db.session.flush()
-    audit.record("immersion.evaluated", actor=by, subject=response, details={"cohort": cohort.id})
+    audit.record(
+        "immersion.evaluated",
+        actor=by,
+        subject=response,
+        organisation_id=mine.booking.organisation_id,
+        details={"cohort": cohort.id, "title": cohort.title},
+    )
     return response
 
 

@@ -125,6 +125,11 @@ def _booking(details: dict) -> list[str]:
 
 def _attendance(details: dict) -> list[str]:
     words = []
+    for key in ("session", "user"):
+        details.pop(key, None)
+    person, title = details.pop("person", ""), details.pop("session_title", "")
+    if person or title:
+        words.append(" at ".join(f"{w}" for w in (person, f"“{title}”" if title else "") if w))
     status = details.pop("status", "")
     if status:
         minutes = details.pop("minutes", None)
@@ -135,8 +140,11 @@ def _attendance(details: dict) -> list[str]:
         )
     source = details.pop("source", "")
     if source:
-        words.append(f"from {source.replace('_', ' ')}")
+        words.append(SOURCES.get(source, f"from {source.replace('_', ' ')}"))
     return words
+
+
+SOURCES = {"hand": "entered by hand", "zoom": "from the Zoom participants report"}
 
 
 def _library(details: dict) -> list[str]:

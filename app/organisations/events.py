@@ -38,14 +38,20 @@ def _changes_requested(details: dict) -> list[str]:
 
 
 def _team(details: dict) -> list[str]:
+    """Who, by name (an address is looked up, never shown), and their roles in words."""
     words = []
-    person = details.pop("member", "") or details.pop("email", "")
+    address = details.pop("member", "") or details.pop("email", "")
     details.pop("email", None)
-    if person:
-        words.append(person)
+    details.pop("via", None)
+    if address:
+        words.append(details.pop("member_name", "") or audit.person(address))
     roles = details.pop("roles", None)
     if roles:
         words.append("as " + ", ".join(HUB_ROLES.get(r, r) for r in roles))
+    for key, verb in (("added", "now also"), ("removed", "no longer")):
+        changed = details.pop(key, None)
+        if changed:
+            words.append(f"{verb} " + ", ".join(HUB_ROLES.get(r, r) for r in changed))
     return words
 
 

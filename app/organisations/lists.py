@@ -113,8 +113,9 @@ def screening_queue() -> list[tuple[Organisation, int, list[User]]]:
 
 
 def history(org: Organisation, limit: int = 200) -> list[audit.AuditEvent]:
-    """The organisation's audit events, newest first."""
-    return list(
+    """The organisation's audit events, newest first (the names of the people they
+    mention read at once, for describing them)."""
+    events = list(
         db.session.scalars(
             select(audit.AuditEvent)
             .where(audit.AuditEvent.organisation_id == org.id)
@@ -122,6 +123,8 @@ def history(org: Organisation, limit: int = 200) -> list[audit.AuditEvent]:
             .limit(limit)
         )
     )
+    audit.preload_people(events)
+    return events
 
 
 def age_in_days(when: datetime | None) -> int:

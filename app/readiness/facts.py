@@ -1,5 +1,6 @@
 """What the readiness area tells other areas: each organisation's current agreements and
-whether both are verified (Immersion books only organisations whose agreements are).
+whether both are verified (Immersion books only organisations whose agreements are), and the
+agreement templates the superhub publishes (the newest version of each kind is current).
 
 Built on the models alone, so any area may import it without importing readiness's
 services (which read Immersion's attendance in turn).
@@ -14,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.organisations.models import Organisation
-from app.readiness.models import AGREEMENT_KINDS, Agreement, ReviewStatus
+from app.readiness.models import AGREEMENT_KINDS, Agreement, AgreementTemplate, ReviewStatus
 
 
 def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
@@ -23,7 +24,11 @@ def current_agreements(org: Organisation) -> dict[str, Agreement | None]:
     for agreement in db.session.scalars(
         select(Agreement)
         .where(Agreement.organisation_id == org.id, Agreement.status != ReviewStatus.SUPERSEDED)
-        .options(selectinload(Agreement.file), selectinload(Agreement.reviewed_by))
+        .options(
+            selectinload(Agreement.file),
+            selectinload(Agreement.reviewed_by),
+            selectinload(Agreement.template),
+        )
         .order_by(Agreement.id)
     ):
         current[agreement.kind] = agreement
@@ -53,3 +58,30 @@ def verified_organisation_ids(org_ids: Iterable[int]) -> set[int]:
         if row.kind in AGREEMENT_KINDS:
             current[row.organisation_id][row.kind] = row
     return {i for i, agreements in current.items() if _all_verified(agreements)}
+
+
+def current_templates() -> dict[str, AgreementTemplate | None]:
+    """The current (newest) template of each agreement kind, None where none is published."""
+    current: dict[str, AgreementTemplate | None] = dict.fromkeys(AGREEMENT_KINDS)
+    for template in db.session.scalars(
+        select(AgreementTemplate)
+        .where(AgreementTemplate.kind.in_(AGREEMENT_KINDS))
+        .order_by(AgreementTemplate.issued_on, AgreementTemplate.id)
+    ):
+        current[template.kind] = template
+    return current
+
+
+def template_history() -> list[AgreementTemplate]:
+    """Every published template version, newest first within each kind."""
+    return list(
+        db.session.scalars(
+            select(AgreementTemplate)
+            .options(selectinload(AgreementTemplate.uploaded_by))
+            .order_by(
+                AgreementTemplate.kind,
+                AgreementTemplate.issued_on.desc(),
+                AgreementTemplate.id.desc(),
+            )
+        )
+    )

@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -64,6 +73,38 @@ class EvidenceFile(db.Model):
     uploaded_by: Mapped[User | None] = relationship()
 
 
+class AgreementTemplate(db.Model):
+    """A blank agreement the superhub publishes for hubs to sign: one row per version, the
+    newest of each kind is the current one; older versions stay for the signed copies that
+    name them."""
+
+    __tablename__ = "agreement_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    version_label: Mapped[str] = mapped_column(String(40))
+    issued_on: Mapped[date] = mapped_column(Date)
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return AGREEMENT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def label(self) -> str:
+        """ "version 2026.1 of 4 Dec 2026", for pages and the dossier."""
+        return f"version {self.version_label} of {self.issued_on.strftime('%-d %b %Y')}"
+
+
 class Agreement(db.Model):
     """One uploaded, signed partnership agreement and its verification."""
 
@@ -75,6 +116,10 @@ class Agreement(db.Model):
     )
     kind: Mapped[str] = mapped_column(String(20))
     file_id: Mapped[int] = mapped_column(ForeignKey("evidence_file.id"))
+    # The template version the lead signed (None: uploaded before templates were published).
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreement_template.id", ondelete="SET NULL"), index=True
+    )
     signatory_name: Mapped[str] = mapped_column(String(120))
     signatory_role: Mapped[str] = mapped_column(String(120))
     signed_on: Mapped[date] = mapped_column(Date)
@@ -88,6 +133,7 @@ class Agreement(db.Model):
     review_reason: Mapped[str] = mapped_column(Text, default="")
 
     file: Mapped[EvidenceFile] = relationship()
+    template: Mapped[AgreementTemplate | None] = relationship()
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
 

@@ -50,6 +50,22 @@ ITEM_TRAINER = object_policy(
     store="checklist_item",
     within=ORG_TRAINER,
 )
+
+
+def _published_template(kind):
+    from app.readiness.facts import current_templates
+
+    return current_templates().get(kind) if kind in AGREEMENT_KINDS else None
+
+
+# The current blank template of an agreement, for the lead who is to have it signed.
+AGREEMENT_TEMPLATE = object_policy(
+    "readiness:agreement-template",
+    arg="kind",
+    load=_published_template,
+    store="agreement_template",
+    within=ORG_HUB_LEAD,
+)
 EVIDENCE_VIEWER = object_policy(
     "evidence:viewer", arg="file_id", load=_evidence, store="evidence", check=_organisation_visible
 )

@@ -15,6 +15,7 @@ from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
 from app.readiness import services
+from app.readiness.facts import current_templates
 from app.readiness.forms import (
     AgreementForm,
     AgreementReviewForm,
@@ -25,6 +26,7 @@ from app.readiness.forms import (
 from app.readiness.models import AGREEMENT_KINDS
 from app.readiness.policies import (
     AGREEMENT_REVIEW,
+    AGREEMENT_TEMPLATE,
     AGREEMENT_UPLOAD,
     EVIDENCE_VIEWER,
     ITEM_TRAINER,
@@ -64,6 +66,7 @@ def _render_panel(org, status=200, agreement_forms=None, review_forms=None):
         agreement_forms=agreement_forms,
         review_forms=review_forms,
         kinds=AGREEMENT_KINDS,
+        templates=current_templates(),
         history=services.agreement_history(org),
         items=services.checklist().items,
         answers=services.current_answers(org),
@@ -101,6 +104,20 @@ def upload_agreement(org_id: int, kind: str):
             flash(f"{AGREEMENT_KINDS[kind]} uploaded. A trainer will verify it.", "success")
             return redirect(url_for("readiness.show_readiness", org_id=org.id) + "#agreements")
     return _render_panel(org, 400, agreement_forms={kind: form})
+
+
+@bp.route("/organisations/<int:org_id>/agreements/<kind>/template")
+@access(AGREEMENT_TEMPLATE)
+def download_agreement_template(org_id: int, kind: str):
+    template = g.agreement_template
+    try:
+        return send_stored(
+            template.storage_key,
+            download_name=template.original_name,
+            content_type=template.content_type,
+        )
+    except FileNotFoundError:
+        abort(404)
 
 
 @bp.route("/organisations/<int:org_id>/agreements/<kind>/review", methods=["POST"])

@@ -28,7 +28,7 @@ from app.organisations import journey
 from app.organisations import services as org_services
 from app.organisations.models import Organisation
 from app.readiness.checklist import Checklist, ChecklistItem
-from app.readiness.facts import current_agreements
+from app.readiness.facts import current_agreements, current_templates
 from app.readiness.models import (
     AGREEMENT_KINDS,
     Agreement,
@@ -121,7 +121,12 @@ def agreement_history(org: Organisation) -> list[Agreement]:
         db.session.scalars(
             select(Agreement)
             .where(Agreement.organisation_id == org.id)
-            .options(selectinload(Agreement.file), selectinload(Agreement.submitted_by))
+            .options(
+                selectinload(Agreement.file),
+                selectinload(Agreement.submitted_by),
+                selectinload(Agreement.reviewed_by),
+                selectinload(Agreement.template),
+            )
             .order_by(Agreement.id.desc())
         )
     )
@@ -162,13 +167,17 @@ def upload_agreement(
         raise ServiceError(
             f"The {AGREEMENT_KINDS[kind]} is already verified. Ask a trainer if it needs replacing."
         )
+    # The signed copy is taken to be of the version the lead was offered: the current one.
+    template = current_templates()[kind]
     evidence = _store(org, upload, by)
+    replaced_status = str(current.status) if current is not None else None
     if current is not None:
         current.status = "superseded"
     agreement = Agreement(
         organisation_id=org.id,
         kind=kind,
         file_id=evidence.id,
+        template_id=template.id if template else None,
         signatory_name=signatory_name,
         signatory_role=signatory_role,
         signed_on=signed_on,
@@ -188,6 +197,8 @@ def upload_agreement(
             "signatory": signatory_name,
             "file_sha256": evidence.sha256,
             "replaces": current.id if current else None,
+            **({"template_version": template.version_label} if template else {}),
+            **({"replaced_status": replaced_status} if replaced_status else {}),
         },
     )
     return agreement

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.core.policy import policy_for
@@ -124,6 +126,21 @@ MATRIX = [
         "POST",
         "/admin/messages/{message}/resend",
         dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=302),
+    ),
+    (
+        "GET",
+        "/admin/agreement-templates",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
+    ),
+    (
+        "POST",
+        "/admin/agreement-templates",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=400),
+    ),
+    (
+        "GET",
+        "/admin/agreement-templates/{template}/file",
+        dict(anonymous=302, applicant=403, trainer=403, auditor=403, admin=200),
     ),
     (
         "GET",
@@ -403,6 +420,11 @@ MATRIX = [
     (
         "POST",
         "/organisations/{org}/agreements/ip_terms",
+        dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
+    ),
+    (
+        "GET",
+        "/organisations/{org}/agreements/ip_terms/template",
         dict(anonymous=302, applicant=404, trainer=403, auditor=403, admin=403),
     ),
     (
@@ -910,8 +932,19 @@ def other_organisation(module_world):
             content_type="text/csv",
         )
         db.session.add(export)
+        from app.admin.services import publish_template
+        from tests.factories.readiness import pdf_bytes, upload
+
+        template = publish_template(
+            "ip_terms",
+            by=make_user(roles=("admin",)),
+            upload=upload(pdf_bytes("IP terms"), "ip-terms.pdf"),
+            version_label="1",
+            issued_on=date(2026, 1, 1),
+        )
         db.session.commit()
         return {
+            "template": template.id,
             "export": export.id,
             "message": message.id,
             "listed": cert.organisation_id,
@@ -1067,6 +1100,7 @@ def test_every_endpoint_is_in_the_role_matrix(app):
                 listed=1,
                 message=1,
                 export=1,
+                template=1,
             ),
             method=method,
         )

@@ -74,19 +74,42 @@ def test_recording_an_unlabelled_action_fails_in_tests(app):
         audit.record("made.up_action")
 
 
-def test_an_area_adds_its_own_words_to_the_description(app):
+def test_an_area_adds_its_own_words_to_the_description(app, make_user):
+    trainer = make_user(name="Tess Trainer", email="t@example.org")
     event = audit.AuditEvent(
-        action="agreement.accepted", actor_label="t@example.org", details={"kind": "ip_terms"}
+        action="agreement.accepted",
+        actor_id=trainer.id,
+        actor_label="t@example.org",
+        details={"kind": "ip_terms"},
+    )
+    assert audit.describe(event) == "IP Terms of Use Agreement verified by Tess Trainer"
+    event = audit.AuditEvent(
+        action="checklist.accepted",
+        actor_id=trainer.id,
+        actor_label="t@example.org",
+        details={"item": "sponsor-letter", "version": 2},
     )
     assert audit.describe(event) == (
-        "t@example.org verified a partnership agreement (IP Terms of Use Agreement)"
+        "Tess Trainer accepted a readiness checklist item (“Executive sponsor letter”, version 2)"
     )
     event = audit.AuditEvent(
         action="immersion.attendance_changed",
+        actor_id=trainer.id,
         actor_label="t@example.org",
-        details={"from": ["absent", 0], "to": ["present", 90], "reason": "Zoom report late"},
+        details={
+            "session": 7,
+            "session_title": "Day 1",
+            "user": 3,
+            "person": "Cora Coordinator",
+            "from": ["absent", 0],
+            "to": ["present", 90],
+            "reason": "Zoom report late",
+        },
     )
     assert audit.describe(event) == (
-        "t@example.org corrected Immersion attendance "
-        "(absent, 0 min → present, 90 min; reason: Zoom report late)"
+        "Tess Trainer corrected Immersion attendance (Cora Coordinator at “Day 1”; "
+        "absent, 0 min → present, 90 min; reason: Zoom report late)"
     )
+    # An account since removed is not shown by its address.
+    gone = audit.AuditEvent(action="user.created", actor_label="gone@example.org", details={})
+    assert audit.describe(gone) == "a former account holder created an account"

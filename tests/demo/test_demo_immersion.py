@@ -165,6 +165,13 @@ def test_demo_immersion_seeds_three_cohorts_once(frozen_clock, app):
     assert services.pending_evaluations(catriona) == [completed]
     assert services.pending_evaluations(jo) == [completed]
     assert services.pending_evaluations(morag) == []
+    # Evaluations and attendance are on each organisation's record, in plain words.
+    on_record = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action.in_(["immersion.evaluated", "immersion.attendance_recorded"])
+        )
+    ).all()
+    assert on_record and all(e.organisation_id is not None for e in on_record)
 
     # --- the cohort in progress ----------------------------------------------------------
     assert running.booking_deadline < now

@@ -525,7 +525,7 @@ def test_moving_releases_the_old_place_to_the_waiting_list(app, trainer, make_te
     # In plain words in the audit log, and every attendee told (with the new sessions).
     [event] = events("immersion.moved")
     assert audit.describe(event) == (
-        f"{team.lead.email} moved an Immersion booking to another cohort (from “Spring "
+        f"{team.lead.name} moved an Immersion booking to another cohort (from “Spring "
         "cohort” (a confirmed place) to “Summer cohort”; place confirmed)"
     )
     [cancel_event] = [e for e in events("immersion.promoted")]
@@ -672,7 +672,7 @@ def test_cancelling_asks_first_and_is_audited_in_plain_words(app, trainer, make_
     assert lead.post(url).status_code == 302
     [event] = events("immersion.cancelled")
     assert audit.describe(event) == (
-        f"{team.lead.email} cancelled an Immersion booking (“Autumn cohort”; gave up a "
+        f"{team.lead.name} cancelled an Immersion booking (“Autumn cohort”; gave up a "
         "confirmed place)"
     )
     for person in team.members:

@@ -590,11 +590,15 @@ def test_present_defaults_to_the_session_length(app, trainer, booked):
     assert first.details | {"ip": None} == {
         "ip": None,
         "session": sessions[0].id,
+        "session_title": sessions[0].title,
         "user": team.coordinator.id,
+        "person": team.coordinator.name,
         "status": "present",
         "minutes": 90,
         "source": "hand",
     }
+    # On the organisation's record, so its history and dossier show it.
+    assert first.organisation_id == team.org.id
 
 
 def test_partial_needs_minutes_and_absent_is_zero(app, trainer, booked):

@@ -718,7 +718,7 @@ def test_trainer_screens_and_accepts(make_organisation, make_user, trainer_clien
     [message] = outbox_to(lead.email)
     assert "Welcome to the programme." in message.body
     history = page_text(trainer_client.get(f"/organisations/{org.id}/history"))
-    assert f"{trainer.email} accepted the application into the programme" in history
+    assert f"{trainer.name} accepted the application into the programme" in history
     assert "reason: Welcome to the programme." in history
 
 
