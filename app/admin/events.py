@@ -6,6 +6,7 @@ import contextlib
 from datetime import date
 
 from app.core import audit
+from app.core.filters import long_date
 
 ACTIONS = {
     "admin.message_resent": "resent an email",
@@ -31,7 +32,7 @@ def _template(details: dict) -> list[str]:
     words = [AGREEMENT_KINDS.get(kind, "an agreement")]
     if version:
         with contextlib.suppress(ValueError):
-            issued = date.fromisoformat(issued).strftime("%-d %b %Y") if issued else ""
+            issued = long_date(date.fromisoformat(issued)) if issued else ""
         words.append(f"version {version}" + (f" of {issued}" if issued else ""))
     if details.pop("sample", False):
         words.append("a sample, not a legal document")

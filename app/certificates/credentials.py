@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.core import cache, clock
+from app.core.filters import long_date
 from app.extensions import db
 
 from .models import Certificate, CertificateCredential
@@ -659,7 +660,7 @@ def check_jwt(token: str) -> CredentialCheck:
     if now > ends:
         return CredentialCheck(
             "expired",
-            f"The credential of certificate {serial} expired on {ends:%d %B %Y}.",
+            f"The credential of certificate {serial} expired on {long_date(ends)}.",
             cert,
             credential,
         )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import EnumText, UTCDateTime, utcnow
+from app.core.filters import long_date
 from app.extensions import db
 
 AGREEMENT_KINDS: dict[str, str] = {
@@ -102,7 +103,7 @@ class AgreementTemplate(db.Model):
     @property
     def label(self) -> str:
         """ "version 2026.1 of 4 Dec 2026", for pages and the dossier."""
-        return f"version {self.version_label} of {self.issued_on.strftime('%-d %b %Y')}"
+        return f"version {self.version_label} of {long_date(self.issued_on)}"
 
 
 class Agreement(db.Model):

@@ -79,7 +79,7 @@ def flask_jobs(app, *args, wait=True):
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", *args]
     if not wait:
         return subprocess.Popen(command, cwd=ROOT, env=env)
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 
 
 def raise_mail(app, to="lead@example.org", n=1):
