@@ -44,6 +44,8 @@ TEAM_LINKS = (
     ("immersion.my_immersion", "My Immersion"),
 )
 NAV_MENUS = (
+    # Signed in, the public pages move into a menu of their own to leave room.
+    ("About", (("public.about", "About ECHO"), ("public.directory", "Join a network"))),
     (
         "Programme",
         (
@@ -52,9 +54,9 @@ NAV_MENUS = (
             ("readiness.review_queue", "Evidence review"),
             ("assessment.queue", "Assessments"),
             ("training.programme_overview", "Training"),
+            ("immersion.list_cohorts", "Immersion"),
         ),
     ),
-    ("Immersion", (("immersion.list_cohorts", "Immersion"),)),
     (
         "Audit",
         (
@@ -105,7 +107,7 @@ def navigation() -> dict:
             if allowed:
                 menus.append(NavMenu(label, allowed))
         cache[key] = {
-            "links": _allowed(NAV_LINKS),
+            "links": _allowed(NAV_LINKS[:1] if signed_in else NAV_LINKS),
             "team": _allowed(TEAM_LINKS) if signed_in else (),
             "menus": tuple(menus),
         }

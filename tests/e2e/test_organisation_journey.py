@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.helpers import error_summary, flash, main_nav
+from tests.e2e.helpers import error_summary, flash, main_nav, nav_link
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,7 @@ def open_tab(page: Page, label: str, url_end: str) -> None:
 
 def review_from_queue(page: Page, assert_accessible) -> None:
     """From any page: Screening queue in the nav, then the organisation's Review link."""
-    main_nav(page).get_by_role("link", name="Screening queue").click()
+    nav_link(page, "Screening queue").click()
     expect(page).to_have_url(re.compile(r"/organisations/queue$"))
     expect(page.get_by_role("heading", level=1, name="Screening queue")).to_be_visible()
     assert_accessible(page)
