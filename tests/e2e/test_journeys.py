@@ -311,9 +311,7 @@ def test_anonymous_visitor_is_sent_to_log_in_and_back(
     expect(page).to_have_url(re.compile(r"/admin/users$"))
     expect(page.get_by_role("heading", level=1, name="Users")).to_be_visible()
     nav = main_nav(page)
-    expect(nav_link(page, "Users", exact=True)).to_have_attribute(
-        "aria-current", "page"
-    )
+    expect(nav_link(page, "Users", exact=True)).to_have_attribute("aria-current", "page")
     expect(nav.get_by_role("link", name=re.compile(admin_name))).to_contain_text("Administrator")
 
 

@@ -64,3 +64,18 @@ def test_the_benchmark_turns_hello_on():
 
     source = (Path(__file__).parents[2] / "bench" / "load.py").read_text()
     assert '"HELLO_ROUTE": "1"' in source
+
+
+def test_the_learn_step_links_to_the_introduction_sessions(client):
+    html = client.get("/about").get_data(as_text=True)
+    assert 'href="/help#introduction-sessions"' in html
+
+
+def test_the_shipped_help_page_has_its_introduction_sessions_part(database_url):
+    from pathlib import Path
+
+    shipped = Path(__file__).parents[2] / "modules"
+    app = build_app(database_url, CONTENT_DIR=str(shipped))
+    html = app.test_client().get("/help").get_data(as_text=True)
+    assert '<h2 id="introduction-sessions">' in html
+    assert "mailto:" in html

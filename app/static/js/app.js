@@ -113,4 +113,15 @@
     var region = table.closest(".table-responsive");
     if (region) region.classList.add("has-stacked-table");
   });
+
+  /* A table's region is a tab stop (to scroll it by keyboard) only while it scrolls. */
+  var regions = document.querySelectorAll(".table-responsive[role='region']");
+  function tabStops() {
+    Array.prototype.forEach.call(regions, function (region) {
+      if (region.scrollWidth > region.clientWidth + 1) region.setAttribute("tabindex", "0");
+      else region.removeAttribute("tabindex");
+    });
+  }
+  tabStops();
+  window.addEventListener("resize", tabStops);
 })();
