@@ -97,7 +97,15 @@
   Array.prototype.forEach.call(document.querySelectorAll("main table"), function (table) {
     if (table.classList.contains("table-wide") || table.closest(".table-wide")) return;
     var labels = headings(table);
-    if (!labels) return;
+    if (!labels) {
+      // A table of headed rows (a <th> then its values) stacks as it is: heading, then value.
+      var rows = table.tBodies.length ? table.tBodies[0].rows : [];
+      var headed = rows.length && Array.prototype.every.call(rows, function (row) {
+        return row.cells.length && row.cells[0].tagName === "TH";
+      });
+      if (headed) table.classList.add("table-stack");
+      return;
+    }
     Array.prototype.forEach.call(table.tBodies, function (body) {
       Array.prototype.forEach.call(body.rows, function (row) {
         var column = 0;
