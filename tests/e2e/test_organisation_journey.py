@@ -354,7 +354,7 @@ def test_organisation_journey_from_registration_to_training(
     # --- A second trainer accepts it into the programme ---------------------------------
     trainer2 = new_context().new_page()
     log_in(trainer2, trainer2_email, trainer_password, assert_accessible)
-    main_nav(trainer2).get_by_role("link", name="Screening queue").click()
+    nav_link(trainer2, "Screening queue").click()
     expect(trainer2.get_by_role("row").filter(has_text=ORG_NAME)).to_contain_text("resubmitted")
     review_from_queue(trainer2, assert_accessible)
     expect(trainer2.get_by_role("main")).to_contain_text("South Lakeland and Barrow")
@@ -466,7 +466,7 @@ def test_lead_withdraws_and_trainer_finds_it_in_the_list(
     # A trainer finds it by stage and name in the organisation list.
     trainer = new_context().new_page()
     log_in(trainer, trainer_email, PASSWORD, assert_accessible)
-    main_nav(trainer).get_by_role("link", name="Organisations", exact=True).click()
+    nav_link(trainer, "Organisations", exact=True).click()
     expect(trainer).to_have_url(re.compile(r"/organisations$"))
     expect(trainer.get_by_role("heading", level=1, name="Organisations")).to_be_visible()
     assert_accessible(trainer)
