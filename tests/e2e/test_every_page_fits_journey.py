@@ -48,7 +48,7 @@ def _pattern(path: str) -> str:
     return re.sub(r"/\d+", "/N", path)
 
 
-def walk(page, limit: int = 30) -> list[str]:
+def walk(page, limit: int = 24) -> list[str]:
     """Same-site pages linked from the home page and from those it links to."""
     seen: dict[str, str] = {}
     queue = ["/"]
