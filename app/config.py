@@ -248,6 +248,9 @@ def load_config(instance_path: str) -> dict:
         "HSTS": production,
         "WTF_CSRF_TIME_LIMIT": None,  # the session's own lifetime bounds the token
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # `/hello`, the benchmarks' yardstick (bench/load.py sets HELLO_ROUTE=1): a bare
+        # public page that has no place on a production portal, so off unless asked for.
+        "HELLO_ROUTE": _bool(os.environ.get("HELLO_ROUTE")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }
 

@@ -62,6 +62,8 @@ def pytest_generate_tests(metafunc):
 # share can leave its worker finishing alone. These files go first in the shares instead,
 # longest first and spread over the workers; every other file keeps its place and order.
 SLOW_FILES = {
+    # Seeds the demo, then walks each person's pages at three widths (measured 2026-12-04).
+    "tests/e2e/test_every_page_fits_journey.py": 160,
     "tests/e2e/test_readiness_journey.py": 65,
     "tests/e2e/test_organisation_journey.py": 34,
     "tests/e2e/test_journeys.py": 30,

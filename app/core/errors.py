@@ -19,6 +19,15 @@ class ServiceError(Exception):
         self.field = field
 
 
+class FieldErrors(ServiceError):
+    """Several refusals at once, each with its field (or None for the form as a whole), so
+    a form lists every problem in one go instead of the first one found."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        super().__init__(problems[0][1], field=problems[0][0])
+        self.problems = problems
+
+
 class NotFound(LookupError):
     """A service was asked for an object that does not exist, or is not the caller's to
     know about: the portal answers 404 (one handler below), having rolled back."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 
 from app.core.roles import ROLE_LABELS
@@ -44,44 +45,112 @@ def format_date(value: datetime | date | None) -> str:
     return long_date(local) if local else "—"
 
 
-def navigation() -> list[tuple[str, str]]:
-    """(endpoint, label) pairs the current user may use, built from the access policies."""
-    from app.core.policy import policy_for
-
-    items = [
-        ("public.home", "Home"),
-        ("public.about", "About ECHO"),
-        ("public.directory", "Join a network"),
-    ]
-    if current_user.is_authenticated:
-        items += [
-            ("training.my_training", "My training"),
-            ("immersion.my_immersion", "My Immersion"),
+# The header's staff areas, grouped into a few menus so the navigation keeps to one row at
+# 1280 px for every role (issue 19). Entries a user may not open are left out; a menu left
+# empty is not shown.
+NAV_LINKS = (
+    ("public.home", "Home"),
+    ("public.about", "About ECHO"),
+    ("public.directory", "Join a network"),
+)
+TEAM_LINKS = (
+    ("training.my_training", "My training"),
+    ("immersion.my_immersion", "My Immersion"),
+)
+NAV_MENUS = (
+    # Signed in, the public pages move into a menu of their own to leave room.
+    ("About", (("public.about", "About ECHO"), ("public.directory", "Join a network"))),
+    (
+        "Programme",
+        (
+            ("organisations.list_organisations", "Organisations"),
             ("organisations.screening_queue", "Screening queue"),
             ("readiness.review_queue", "Evidence review"),
             ("assessment.queue", "Assessments"),
-            ("organisations.list_organisations", "Organisations"),
             ("training.programme_overview", "Training"),
             ("immersion.list_cohorts", "Immersion"),
-            ("admin.list_users", "Users"),
-            ("admin.list_messages", "Delivery"),
-            ("admin.list_agreement_templates", "Agreement templates"),
+        ),
+    ),
+    (
+        "Audit",
+        (
             ("audit.register", "Certificates"),
             ("audit.programme_reports", "Reports"),
             ("audit.list_events", "Audit log"),
-        ]
-    # Which entries a user sees depends only on their site roles (the policies above check
-    # roles, never objects), so the list is worked out once per set of roles.
+        ),
+    ),
+    (
+        "Admin",
+        (
+            ("admin.list_users", "Users"),
+            ("admin.list_messages", "Delivery"),
+            ("admin.list_agreement_templates", "Agreement templates"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class NavMenu:
+    label: str
+    links: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> str:
+        return "nav-menu-" + self.label.lower()
+
+    def holds(self, endpoint: str | None) -> bool:
+        return any(link == endpoint for link, _ in self.links)
+
+
+def _allowed(links) -> tuple[tuple[str, str], ...]:
+    from app.core.policy import policy_for
+
+    return tuple(
+        (endpoint, label)
+        for endpoint, label in links
+        if (policy := policy_for(current_app, endpoint)) is not None and policy.allows(current_user)
+    )
+
+
+def navigation() -> dict:
+    """The header's links and menus the current user may use, built from the access
+    policies: {"links": [(endpoint, label)], "team": [...], "menus": [NavMenu]}."""
+    # Which entries a user sees depends only on their site roles (the policies check roles,
+    # never objects), so the lists are worked out once per set of roles.
     key = frozenset(current_user.roles) if current_user.is_authenticated else None
     cache = current_app.extensions.setdefault("navigation_cache", {})
     if key not in cache:
-        cache[key] = [
-            (endpoint, label)
-            for endpoint, label in items
-            if (policy := policy_for(current_app, endpoint)) is not None
-            and policy.allows(current_user)
-        ]
-    return cache[key]
+        signed_in = current_user.is_authenticated
+        menus = []
+        for label, links in NAV_MENUS if signed_in else ():
+            allowed = _allowed(links)
+            if allowed:
+                menus.append(NavMenu(label, allowed))
+        cache[key] = {
+            "links": _allowed(NAV_LINKS[:1] if signed_in else NAV_LINKS),
+            "team": _allowed(TEAM_LINKS) if signed_in else (),
+            "menus": tuple(menus),
+        }
+    entry = cache[key]
+    # "My training" and "My Immersion" are for people on a hub team, not for staff.
+    return {**entry, "team": entry["team"] if entry["team"] and _on_a_team() else ()}
+
+
+def _on_a_team() -> bool:
+    """Whether the signed-in user is on any organisation's team (asked once per request)."""
+    if "on_a_team" not in g:
+        from sqlalchemy import exists, select
+
+        from app.extensions import db
+        from app.organisations.models import Membership
+
+        g.on_a_team = bool(
+            db.session.execute(
+                select(exists().where(Membership.user_id == current_user.id))
+            ).scalar()
+        )
+    return g.on_a_team
 
 
 def register_filters(app) -> None:

@@ -72,13 +72,15 @@ def attach_error(form: FlaskForm, error: ServiceError) -> None:
     """Discard the request's changes and show the service's refusal next to the field at
     fault, or at the top of the form."""
     refuse()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        if not isinstance(field.errors, list):
-            field.errors = list(field.errors)
-        field.errors.append(error.message)
-    else:
-        form.form_errors.append(error.message)
+    problems = getattr(error, "problems", None) or [(error.field, error.message)]
+    for name, message in problems:
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            if not isinstance(field.errors, list):
+                field.errors = list(field.errors)
+            field.errors.append(message)
+        else:
+            form.form_errors.append(message)
 
 
 class ConfirmForm(PortalForm):

@@ -1,4 +1,5 @@
-"""The benchmarks' yardstick and the health check (the home page lives in `public`)."""
+"""The benchmarks' yardstick (when configured) and the health check (the home page is in
+`public`)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from app.extensions import db
 bp = Blueprint("core", __name__)
 
 
-@bp.route("/hello")
 @access(PUBLIC)
 def hello():
-    """The benchmarks' yardstick: the cheapest page this app and server can serve."""
+    """The benchmarks' yardstick: the cheapest page this app and server can serve. Routed
+    only when HELLO_ROUTE is on (bench/ turns it on), never on a production portal."""
     return current_app.response_class("hello", mimetype="text/plain")
+
+
+@bp.record_once
+def _route_hello(state) -> None:
+    if state.app.config.get("HELLO_ROUTE"):
+        state.app.add_url_rule("/hello", "core.hello", hello)
 
 
 @bp.route("/healthz")

@@ -201,22 +201,29 @@ def _matches(extension: str, head: bytes, path: Path) -> bool:
     return False
 
 
+def upload_problem(upload) -> str | None:
+    """What is wrong with an upload before it is read (no file, or a type we refuse), so a
+    form can list it with its other problems; None when it may be stored."""
+    if upload is None or not getattr(upload, "filename", ""):
+        return "Choose a file to upload."
+    if _extension(upload.filename) not in ALLOWED_TYPES:
+        original = display_name(upload.filename)
+        return f"“{original}” is not a file type we accept. Upload a {ALLOWED_DESCRIPTION} file."
+    return None
+
+
 def store_upload(upload, *, area: str, max_bytes: int | None = None) -> StoredFile:
     """Check and store an uploaded file (a werkzeug FileStorage); ServiceError if refused.
 
     Nothing is left behind when a file is refused, or when the transaction that was to
     record it rolls back.
     """
-    if upload is None or not getattr(upload, "filename", ""):
-        raise ServiceError("Choose a file to upload.", field="file")
+    problem = upload_problem(upload)
+    if problem:
+        raise ServiceError(problem, field="file")
     limit = max_bytes or current_app.config["EVIDENCE_MAX_BYTES"]
     original = display_name(upload.filename)
     extension = _extension(upload.filename)
-    if extension not in ALLOWED_TYPES:
-        raise ServiceError(
-            f"“{original}” is not a file type we accept. Upload a {ALLOWED_DESCRIPTION} file.",
-            field="file",
-        )
     root = storage_root()
     folder = root / area
     folder.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,9 @@ class InviteForm(PortalForm):
     email = EmailField(
         "Email address",
         filters=[_strip],
-        validators=[DataRequired("Enter the person's email address."), _max(254)],
+        # Required-ness and format are checked by the service with the roles, so an empty
+        # form lists both problems at once.
+        validators=[_max(254)],
     )
     roles = MultiCheckboxField("Hub roles", choices=_role_choices())
     submit = SubmitField("Add to team")

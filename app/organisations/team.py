@@ -32,7 +32,7 @@ from app.auth import services as auth_services
 from app.auth.models import User
 from app.core import audit
 from app.core.db import utcnow
-from app.core.errors import NotFound, ServiceError
+from app.core.errors import FieldErrors, NotFound, ServiceError
 from app.core.mail import send_email
 from app.core.programme import HUB_ROLES, programme
 from app.core.roles import ROLE_LABELS, STAFF
@@ -83,9 +83,18 @@ def invite_member(org: Organisation, *, by: User, email: str, roles) -> InviteRe
     _require_lead(by, org)
     _require_open(org)
     email = auth_services.normalise_email(email)
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
-        raise ServiceError("Enter a valid email address.", field="email")
-    roles = _clean_roles(roles)
+    # The address and the roles are checked together, so the form lists both problems.
+    problems: list[tuple[str | None, str]] = []
+    if not email:
+        problems.append(("email", "Enter the person's email address."))
+    elif not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 254:
+        problems.append(("email", "Enter a valid email address."))
+    try:
+        roles = _clean_roles(roles)
+    except ServiceError as error:
+        problems.append((error.field, error.message))
+    if problems:
+        raise FieldErrors(problems)
     if _member_by_email(org, email) is not None:
         raise ServiceError(f"{email} is already on the team.", field="email")
     if _open_invitation(org, email) is not None:

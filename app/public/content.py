@@ -21,7 +21,25 @@ from markupsafe import Markup
 from app.training.content import ContentError, Problem, render_markdown
 
 FOLDER = "_public"
-REQUIRED_KEYS = ("intro", "what-is-echo", "principles", "session-format", "becoming-a-hub")
+REQUIRED_KEYS = (
+    "intro",
+    "what-is-echo",
+    "principles",
+    "session-format",
+    "becoming-a-hub",
+    # The pages a public service owes, each a page of its own (linked from the footer).
+    "privacy",
+    "accessibility",
+    "contact",
+    "help",
+)
+# key -> the endpoint of the page it is shown on by itself.
+STANDALONE_PAGES = {
+    "privacy": "public.privacy",
+    "accessibility": "public.accessibility",
+    "contact": "public.contact",
+    "help": "public.help_page",
+}
 STEP_NAMES = ("Learn", "Apply", "Agree", "Train", "Ready", "Approved", "Launched")
 
 
@@ -55,6 +73,18 @@ def _fill(text: str, values: dict[str, str], name: str, problems: list[Problem])
         return match[0]
 
     return PLACEHOLDER.sub(replace, text)
+
+
+def _heading_ids(html: str) -> str:
+    """Give each second-level heading an id from its words, so a page's parts can be linked
+    to (/help#introduction-sessions); nh3 has already removed any id the source had."""
+
+    def with_id(match: re.Match) -> str:
+        words = re.sub(r"<[^>]+>", "", match.group(1))
+        slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+        return f'<h2 id="{slug}">{match.group(1)}</h2>'
+
+    return re.sub(r"<h2>(.*?)</h2>", with_id, html)
 
 
 def _split(text: str) -> tuple[str, str] | None:
@@ -112,7 +142,7 @@ def load_public(content_dir: Path, *, required_roles: tuple[str, ...] = ()) -> d
             title=str(meta["title"]),
             description=str(meta["description"]),
             order=meta["order"],
-            html=Markup(render_markdown(_fill(parts[1], values, name, problems))),  # noqa: S704 - sanitised by nh3
+            html=Markup(_heading_ids(render_markdown(_fill(parts[1], values, name, problems)))),  # noqa: S704 - sanitised by nh3
             steps=tuple(steps),
         )
     for key in REQUIRED_KEYS:

@@ -48,6 +48,35 @@ def about():
     )
 
 
+def _standalone(key: str):
+    """One of the pages a public service owes, from `modules/_public/<key>.md`."""
+    return render_template("public/page.html", page=sections()[key])
+
+
+@bp.route("/privacy")
+@access(PUBLIC)
+def privacy():
+    return _standalone("privacy")
+
+
+@bp.route("/accessibility")
+@access(PUBLIC)
+def accessibility():
+    return _standalone("accessibility")
+
+
+@bp.route("/contact")
+@access(PUBLIC)
+def contact():
+    return _standalone("contact")
+
+
+@bp.route("/help")
+@access(PUBLIC)
+def help_page():
+    return _standalone("help")
+
+
 @bp.route("/hubs")
 @access(PUBLIC)
 def directory():
@@ -136,6 +165,10 @@ def sitemap():
         url_for("public.home", _external=True),
         url_for("public.about", _external=True),
         url_for("public.directory", _external=True),
+        url_for("public.help_page", _external=True),
+        url_for("public.contact", _external=True),
+        url_for("public.accessibility", _external=True),
+        url_for("public.privacy", _external=True),
         url_for("certificates.verify_form", _external=True),
         url_for("auth.register", _external=True),
     ] + [

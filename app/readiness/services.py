@@ -18,10 +18,10 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User, UserRole
 from app.core import audit, clock
 from app.core.db import utcnow
-from app.core.errors import NotFound, ServiceError
+from app.core.errors import FieldErrors, NotFound, ServiceError
 from app.core.programme import HUB_ROLES, programme, role_in_prose
 from app.core.roles import TRAINER
-from app.core.storage import store_upload
+from app.core.storage import store_upload, upload_problem
 from app.extensions import db
 from app.notifications.services import notify
 from app.organisations import journey
@@ -151,14 +151,20 @@ def upload_agreement(
         raise NotFound(kind)
     signatory_name = (signatory_name or "").strip()
     signatory_role = (signatory_role or "").strip()
+    # Every problem with what was typed at once, so the form lists them all.
+    problems: list[tuple[str | None, str]] = []
+    if (file_problem := upload_problem(upload)) is not None:
+        problems.append(("file", file_problem))
     if not signatory_name:
-        raise ServiceError("Enter the name of the person who signed.", field="signatory_name")
+        problems.append(("signatory_name", "Enter the name of the person who signed."))
     if not signatory_role:
-        raise ServiceError("Enter the signatory's role.", field="signatory_role")
+        problems.append(("signatory_role", "Enter the signatory's role."))
     if signed_on is None:
-        raise ServiceError("Enter the date it was signed.", field="signed_on")
-    if signed_on > clock.today():
-        raise ServiceError("The date signed cannot be in the future.", field="signed_on")
+        problems.append(("signed_on", "Enter the date it was signed."))
+    elif signed_on > clock.today():
+        problems.append(("signed_on", "The date signed cannot be in the future."))
+    if problems:
+        raise FieldErrors(problems)
     _lock(org)
     current = current_agreements(org)[kind]
     if (current.id if current else None) != based_on:

@@ -97,6 +97,7 @@ def _check_page(module, form, error=None, chosen=None, status=200):
     until = services.cooldown_until(user, module, attempts)
     draw = None if until else services.open_draw(user, module)
     last = attempts[0] if attempts else None
+    problems = (getattr(error, "problems", None) or [(None, error.message)]) if error else []
     return render_template(
         "training/check.html",
         module=module,
@@ -108,7 +109,10 @@ def _check_page(module, form, error=None, chosen=None, status=200):
         questions=services.shown_questions(module, draw) if draw else [],
         revisit=services.topics_to_revisit(module, last) if last and not last.passed else [],
         chosen=chosen or {},
-        error=error,
+        # (id to link to, message) for the error summary; a question's own problem also
+        # shows beside it.
+        errors=[(f"{name}-0" if name else None, message) for name, message in problems],
+        question_errors={name[2:]: message for name, message in problems if name},
         cooldown_minutes=programme().check_cooldown_minutes,
         # Auditors read the check but record nothing (training.policies.LEARNER).
         can_record=not (user.has_role("auditor") and not services.training_roles(user)),
@@ -151,7 +155,7 @@ def submit_check(slug: str):
         refuse()
         # The same attempt, still open, keeps what was ticked; anything else is dropped.
         chosen = {k[2:]: set(v) for k, v in posted.items() if k.startswith("q-")}
-        return _check_page(module, form, error.message, chosen, 400)
+        return _check_page(module, form, error, chosen, 400)
     # The result page says so when this completed the module.
     return redirect(
         url_for("training.show_attempt", slug=module.slug, attempt_id=result.attempt.id)

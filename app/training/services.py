@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.core import audit, clock
 from app.core.db import utcnow
-from app.core.errors import NotFound, ServiceError
+from app.core.errors import FieldErrors, NotFound, ServiceError
 from app.core.filters import format_datetime
 from app.core.inputs import MAX_ID, parse_id
 from app.core.programme import programme
@@ -674,13 +674,17 @@ def submit_check(
             raise ServiceError(_FOREIGN)
         if question.kind == "single" and len(chosen) > 1:
             raise ServiceError(f"Choose only one answer for question “{question.prompt}”.")
-    unanswered = [n for n, q in enumerate(asked, start=1) if not answers.get(q.id)]
+    unanswered = [(n, q) for n, q in enumerate(asked, start=1) if not answers.get(q.id)]
     if unanswered:
-        many = len(unanswered) > 1
-        raise ServiceError(
-            f"Answer every question before submitting: question{'s' if many else ''}"
-            f" {', '.join(map(str, unanswered))} {'have' if many else 'has'} no answer yet. "
-            "Nothing was recorded."
+        # One problem per question, each linked to it from the error summary.
+        raise FieldErrors(
+            [
+                (
+                    None,
+                    "Answer every question before submitting. Nothing was recorded.",
+                ),
+            ]
+            + [(f"q-{q.id}", f"Question {n} has no answer yet.") for n, q in unanswered]
         )
     until = cooldown_until(user, module)
     if until is not None:

@@ -16,7 +16,14 @@ ROLE_USERS = ("anonymous", "applicant", "trainer", "auditor", "admin")
 MATRIX = [
     ("GET", "/", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     ("GET", "/healthz", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
-    ("GET", "/hello", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/privacy", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    (
+        "GET",
+        "/accessibility",
+        dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200),
+    ),
+    ("GET", "/contact", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
+    ("GET", "/help", dict(anonymous=200, applicant=200, trainer=200, auditor=200, admin=200)),
     (
         "GET",
         "/account/login",

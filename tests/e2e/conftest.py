@@ -269,6 +269,43 @@ def _check_controls(page) -> None:
     assert weak == [], f"form controls under 3:1 on {page.url}: {weak}"
 
 
+# The page fits its viewport (no sideways page scroll) and, from 1200 px, the header's
+# navigation keeps to one row. Reports what is wider than the viewport, to find the culprit.
+_LAYOUT = """() => {
+  const width = window.innerWidth;
+  const root = document.documentElement;
+  const result = {width, scrollWidth: root.scrollWidth, wide: [], rows: 1};
+  if (root.scrollWidth > width) {
+    for (const el of document.body.querySelectorAll("*")) {
+      const box = el.getBoundingClientRect();
+      if (box.right > width + 1 && box.width > 0 && !el.closest("[hidden]")) {
+        result.wide.push(`${el.tagName.toLowerCase()}.${el.className}`.slice(0, 80));
+        if (result.wide.length > 5) break;
+      }
+    }
+  }
+  const items = [...document.querySelectorAll(".site-header .navbar-nav > .nav-item")]
+    .filter((li) => li.offsetParent !== null);
+  const tops = items.map((li) => li.getBoundingClientRect().top).sort((a, b) => a - b);
+  result.rows = tops.length ? 1 : 0;
+  for (let i = 1; i < tops.length; i += 1) if (tops[i] - tops[i - 1] > 8) result.rows += 1;
+  return result;
+}"""
+
+
+def _check_layout(page) -> None:
+    layout = page.evaluate(_LAYOUT)
+    assert layout["scrollWidth"] <= layout["width"], (
+        f"{page.url} scrolls sideways at {layout['width']} px: {layout['scrollWidth']} px wide; "
+        f"wider elements: {layout['wide']}"
+    )
+    if layout["width"] >= 1200:
+        assert layout["rows"] == 1, (
+            f"the header navigation takes {layout['rows']} rows on {page.url} at "
+            f"{layout['width']} px"
+        )
+
+
 def _check_accessible(page) -> None:
     """axe-core on the page as it is now. A page whose markup and viewport were already
     found clean in this run is not checked again (axe's result depends on nothing else, and
@@ -283,6 +320,7 @@ def _check_accessible(page) -> None:
     fingerprint = hashlib.sha256(f"{page.viewport_size}\n{markup}".encode()).hexdigest()
     if fingerprint in _ALREADY_CLEAN:
         return
+    _check_layout(page)
     _check_controls(page)
     violations = _axe_violations(page)
     assert not violations, (
@@ -294,5 +332,7 @@ def _check_accessible(page) -> None:
 
 @pytest.fixture
 def assert_accessible():
-    """assert_accessible(page): axe-core finds no violations on the page as it is now."""
+    """assert_accessible(page): axe-core finds no violations on the page as it is now, form
+    controls and focus rings measure 3:1, the page does not scroll sideways and (from 1200
+    px) the header navigation is on one row."""
     return _check_accessible

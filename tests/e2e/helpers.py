@@ -10,6 +10,17 @@ def main_nav(page: Page):
     return page.get_by_role("navigation", name="Main navigation")
 
 
+def nav_link(page: Page, name, exact: bool = False):
+    """A link of the header's navigation, after opening the menu that holds it (the staff
+    areas are grouped into menus: Programme, Audit, Admin...)."""
+    nav = main_nav(page)
+    inner = page.get_by_role("link", name=name, exact=exact, include_hidden=True)
+    menu = nav.locator("li.nav-menu").filter(has=inner)
+    if menu.count() and menu.first.get_by_role("button").get_attribute("aria-expanded") != "true":
+        menu.first.get_by_role("button").click()
+    return nav.get_by_role("link", name=name, exact=exact)
+
+
 def flash(page: Page, text: str):
     """The flashed message (a status region) that says `text`."""
     return page.get_by_role("status").filter(has_text=text)

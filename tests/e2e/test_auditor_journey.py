@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.core import clock
+from tests.e2e.helpers import nav_link
 from tests.e2e.test_journeys import log_in, open_login
-from tests.e2e.test_readiness_journey import main_nav, team_in_training
+from tests.e2e.test_readiness_journey import team_in_training
 from tests.factories.certificates import pdf_text
 
 pytestmark = pytest.mark.e2e
@@ -88,10 +89,10 @@ def test_an_auditor_checks_a_revoked_certificate_end_to_end(
     expect(page.get_by_label("Verification code")).to_be_visible()
     page.get_by_label("Verification code").fill(totp.now())
     page.get_by_role("button", name="Verify").click()
-    expect(main_nav(page).get_by_role("link", name="Certificates")).to_be_visible()
+    expect(nav_link(page, "Certificates")).to_be_visible()
 
     # The register, filtered to revoked certificates.
-    main_nav(page).get_by_role("link", name="Certificates").click()
+    nav_link(page, "Certificates").click()
     expect(page.get_by_role("heading", level=1, name="Certificate register")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Status").select_option("revoked")
@@ -131,14 +132,14 @@ def test_an_auditor_checks_a_revoked_certificate_end_to_end(
     assert dossier.startswith(b"%PDF-") and serial in pdf_text(dossier)
 
     # The audit log and its integrity check; the exports above are on it.
-    main_nav(page).get_by_role("link", name="Audit log").click()
+    nav_link(page, "Audit log").click()
     expect(page.get_by_role("cell", name="exported the certificate register").first).to_be_visible()
     page.get_by_role("link", name="Verify integrity").click()
     expect(page.locator(".integrity-result")).to_contain_text("Intact")
     assert_accessible(page)
 
     # The programme reports: charts with tables.
-    main_nav(page).get_by_role("link", name="Reports").click()
+    nav_link(page, "Reports").click()
     expect(page.get_by_role("heading", level=1, name="Programme reports")).to_be_visible()
     expect(page.get_by_role("img", name="Certificates issued per quarter")).to_be_visible()
     page.get_by_text("The figures as a table").first.click()

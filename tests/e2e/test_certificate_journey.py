@@ -19,8 +19,9 @@ from pypdf import PdfReader
 
 from app.certificates import render
 from app.core import clock
+from tests.e2e.helpers import nav_link
 from tests.e2e.test_journeys import log_in, open_login
-from tests.e2e.test_readiness_journey import main_nav, team_in_training
+from tests.e2e.test_readiness_journey import team_in_training
 from tests.factories.certificates import flip_byte, pdf_text, qr_payloads
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +45,7 @@ def _log_out(page: Page) -> None:
 
 
 def _open_assessment_queue(page: Page, assert_accessible) -> None:
-    main_nav(page).get_by_role("link", name="Assessments").click()
+    nav_link(page, "Assessments").click()
     expect(page.get_by_role("heading", level=1, name="Assessments")).to_be_visible()
     assert_accessible(page)
 
@@ -145,7 +146,7 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     # An admin revokes it with a reason.
     open_login(page, assert_accessible)
     log_in(page, admin[0], admin[2], assert_accessible)
-    main_nav(page).get_by_role("link", name="Organisations").click()
+    nav_link(page, "Organisations").click()
     page.get_by_role("link", name=org_name).click()
     page.get_by_role("navigation", name=org_name).get_by_role("link", name="Certificates").click()
     assert_accessible(page)

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from app.core import clock
 from tests.e2e.helpers import error_summary as problem
-from tests.e2e.helpers import flash, main_nav
+from tests.e2e.helpers import flash, nav_link
 from tests.e2e.test_immersion_journey import log_in_fresh, org_tab, organisation_in_training
 from tests.e2e.test_journeys import log_in, open_login
 
@@ -121,7 +121,7 @@ def test_duplicate_a_cohort_book_it_and_move_a_session(
     # --- the trainer duplicates this quarter's cohort for the next -----------------------
     open_login(page, assert_accessible)
     log_in(page, trainer[0], trainer[2], assert_accessible)
-    main_nav(page).get_by_role("link", name="Immersion", exact=True).click()
+    nav_link(page, "Immersion", exact=True).click()
     page.get_by_role("link", name=COHORT).click()
     expect(page.get_by_role("heading", level=1, name=COHORT)).to_be_visible()
     expect(page.get_by_role("listitem").filter(has_text="Marram Bay Hospice")).to_contain_text(

@@ -23,7 +23,7 @@ from tests import dbutil
 from tests.conftest import PASSWORD, build_app
 from tests.core.test_jobs_rq import REDIS_URL, _redis_up, flask_jobs
 from tests.e2e.conftest import served
-from tests.e2e.helpers import flash, main_nav
+from tests.e2e.helpers import flash, main_nav, nav_link
 from tests.factories.organisations import join_team
 from tests.smtp import SmtpSink
 
@@ -210,7 +210,7 @@ def test_delivery_journey(browser, delivery_app, sink, assert_accessible):
     # --- An admin finds the failed message and resends it ------------------------------
     sink.refused.clear()
     admin = sign_in(browser, app, emails["admin"])
-    main_nav(admin).get_by_role("link", name="Delivery").click()
+    nav_link(admin, "Delivery").click()
     expect(admin.get_by_role("heading", level=1, name="Email delivery")).to_be_visible()
     admin.get_by_label("Status").select_option("failed")
     admin.get_by_role("button", name="Find").click()

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from app.core import clock
 from tests.e2e.helpers import error_summary as problem
-from tests.e2e.helpers import flash, main_nav, requirement
+from tests.e2e.helpers import flash, nav_link, requirement
 from tests.e2e.test_journeys import log_in, open_login
 from tests.factories.organisations import join_team
 from tests.factories.readiness import verify_agreements
@@ -189,7 +189,7 @@ def test_cohort_bookings_and_attendance_turn_immersion_green(
     # --- the trainer creates the cohort and its three sessions ---------------------------
     open_login(page, assert_accessible)
     log_in(page, trainer[0], trainer[2], assert_accessible)
-    main_nav(page).get_by_role("link", name="Immersion", exact=True).click()
+    nav_link(page, "Immersion", exact=True).click()
     expect(page.get_by_role("heading", level=1, name="Immersion cohorts")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="New cohort").click()

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.helpers import error_summary, flash, main_nav
+from tests.e2e.helpers import error_summary, flash, main_nav, nav_link
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,7 @@ def open_tab(page: Page, label: str, url_end: str) -> None:
 
 def review_from_queue(page: Page, assert_accessible) -> None:
     """From any page: Screening queue in the nav, then the organisation's Review link."""
-    main_nav(page).get_by_role("link", name="Screening queue").click()
+    nav_link(page, "Screening queue").click()
     expect(page).to_have_url(re.compile(r"/organisations/queue$"))
     expect(page.get_by_role("heading", level=1, name="Screening queue")).to_be_visible()
     assert_accessible(page)
@@ -354,7 +354,7 @@ def test_organisation_journey_from_registration_to_training(
     # --- A second trainer accepts it into the programme ---------------------------------
     trainer2 = new_context().new_page()
     log_in(trainer2, trainer2_email, trainer_password, assert_accessible)
-    main_nav(trainer2).get_by_role("link", name="Screening queue").click()
+    nav_link(trainer2, "Screening queue").click()
     expect(trainer2.get_by_role("row").filter(has_text=ORG_NAME)).to_contain_text("resubmitted")
     review_from_queue(trainer2, assert_accessible)
     expect(trainer2.get_by_role("main")).to_contain_text("South Lakeland and Barrow")
@@ -466,7 +466,7 @@ def test_lead_withdraws_and_trainer_finds_it_in_the_list(
     # A trainer finds it by stage and name in the organisation list.
     trainer = new_context().new_page()
     log_in(trainer, trainer_email, PASSWORD, assert_accessible)
-    main_nav(trainer).get_by_role("link", name="Organisations", exact=True).click()
+    nav_link(trainer, "Organisations", exact=True).click()
     expect(trainer).to_have_url(re.compile(r"/organisations$"))
     expect(trainer.get_by_role("heading", level=1, name="Organisations")).to_be_visible()
     assert_accessible(trainer)

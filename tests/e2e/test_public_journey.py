@@ -13,6 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import nav_link
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav
 
@@ -125,7 +126,7 @@ def test_a_visitor_finds_a_network_and_asks_to_join(
     staff = browser.new_context(base_url=live_app.live_url).new_page()
     open_login(staff, assert_accessible)
     log_in(staff, lead_trainer[0], lead_trainer[2], assert_accessible)
-    main_nav(staff).get_by_role("link", name="Organisations").click()
+    nav_link(staff, "Organisations").click()
     staff.get_by_role("link", name=ORG).click()
     staff.get_by_role("navigation", name=ORG).get_by_role("link", name="Certificates").click()
     staff.get_by_text(re.compile(r"^Revoke HUB-")).click()

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from app.core import clock
 from app.demo.files import one_page_pdf
-from tests.e2e.helpers import flash, main_nav, requirement
+from tests.e2e.helpers import flash, main_nav, nav_link, requirement
 from tests.e2e.test_journeys import log_in, open_login
 from tests.factories.organisations import join_team
 
@@ -157,7 +157,7 @@ def review_agreement(page: Page, label: str, decision: str, reason: str = ""):
 
 
 def open_queue(page: Page, assert_accessible):
-    main_nav(page).get_by_role("link", name="Evidence review").click()
+    nav_link(page, "Evidence review").click()
     expect(page.get_by_role("heading", level=1, name="Evidence review")).to_be_visible()
     assert_accessible(page)
 

@@ -223,8 +223,14 @@ def test_unanswered_questions_are_numbered_and_nothing_recorded(team):
     coordinator = team[2]
     draw = services.start_check(coordinator, basics())
     answers = {draw.question_ids[0]: basics().check.question(draw.question_ids[0]).answers}
-    with pytest.raises(ServiceError, match="questions 2, 3 have no answer"):
+    with pytest.raises(ServiceError, match="Answer every question") as refused:
         services.submit_check(coordinator, basics(), answers, draw)
+    # One problem per unanswered question, each naming the question it belongs to.
+    unanswered = draw.question_ids[1:3]
+    assert refused.value.problems[1:] == [
+        (f"q-{unanswered[0]}", "Question 2 has no answer yet."),
+        (f"q-{unanswered[1]}", "Question 3 has no answer yet."),
+    ]
     assert attempts_count() == 0
 
 
