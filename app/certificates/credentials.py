@@ -39,7 +39,7 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from app.core import cache, clock
@@ -428,11 +428,17 @@ def decoded(row: CertificateCredential) -> dict:
 
 
 def _revoked_indexes(number: int) -> list[int]:
+    """The set bits: revoked certificates, and superseded ones (a re-issue or renewal
+    replaced them; a verifier outside the portal sees only the bit, and must not accept the
+    old credential as current)."""
     return list(
         db.session.scalars(
             select(CertificateCredential.status_index)
             .join(Certificate, Certificate.id == CertificateCredential.certificate_id)
-            .where(CertificateCredential.status_list == number, Certificate.revoked_at.is_not(None))
+            .where(
+                CertificateCredential.status_list == number,
+                or_(Certificate.revoked_at.is_not(None), Certificate.superseded_by_id.is_not(None)),
+            )
         )
     )
 
@@ -649,7 +655,10 @@ def check_jwt(token: str) -> CredentialCheck:
     serial = cert.serial
     if index != row.status_index:
         return CredentialCheck("tampered", "The credential's status entry is not ours.", cert)
-    if status_bit(row.status_list, index):
+    # A superseded certificate's bit is set too; the portal can say which it is.
+    if status_bit(row.status_list, index) and (
+        cert.revoked_at is not None or cert.superseded_by_id is None
+    ):
         return CredentialCheck(
             "revoked", f"The credential of certificate {serial} was revoked.", cert, credential
         )

@@ -314,6 +314,22 @@ def test_reissue_and_renewal_issue_a_new_credential(app, hub, admin):
         assert schema_errors(claims(r.jwt)) == []
 
 
+def test_a_replaced_certificate_s_credential_is_no_longer_current_outside(app, client, hub, admin):
+    """A re-issue sets the old credential's bit: an outsider sees only the list, and must not
+    take the replaced credential for a current one; the portal says which it is."""
+    _org, cert, *_ = hub
+    old = row_of(cert).jwt
+    fetch = client_fetch(client)
+    assert verify(old, fetch, JWKS) == "valid"
+    with app.test_request_context():
+        new = services.reissue(cert, by=admin, reason="Name corrected.")
+        db.session.commit()
+    assert verify(old, fetch, JWKS) == "revoked"
+    assert verify(row_of(new).jwt, fetch, JWKS) == "valid"
+    with app.test_request_context():
+        assert credentials.check_jwt(old).result == "superseded"
+
+
 def test_downloads_from_the_verify_page_and_the_certificates_tab(client, hub, make_user):
     org, cert, lead, *_ = hub
     page = page_text(client.get(f"/verify/{cert.code}"))
