@@ -255,6 +255,9 @@ def register_template_helpers(app: Flask) -> None:
     from app.training.services import ProgressStatus
 
     register_filters(app)
+    from app.organisations.team import on_a_team
+
+    app.extensions["on_a_team"] = on_a_team  # the header offers "My training" to members
     # Areas add the helpers of their own vocabulary (core knows no area); templates
     # compare statuses against the areas' enums, e.g. `org.stage == Stage.APPROVED`.
     app.jinja_env.globals["stage_label"] = stage_label

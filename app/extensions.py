@@ -1,5 +1,7 @@
 """Extension objects, created unbound and attached to the app in `create_app`."""
 
+import sqlite3
+
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,6 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
+from sqlalchemy import Engine, event
 
 from app.core.db import Base
 
@@ -32,3 +35,14 @@ mail = Mail()
 bootstrap = Bootstrap5()
 # No default limits: each sensitive route declares its own (per address and per account).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:
+    """SQLite files in write-ahead-log mode: readers never block the writer (a web request
+    reading while the job worker records a delivery, in the embedded default), and a
+    writer waits only for another writer."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

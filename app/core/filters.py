@@ -138,18 +138,12 @@ def navigation() -> dict:
 
 
 def _on_a_team() -> bool:
-    """Whether the signed-in user is on any organisation's team (asked once per request)."""
+    """Whether the signed-in user is on any organisation's team (asked once per request).
+    The organisations area answers (core knows no area): `app.extensions["on_a_team"]`,
+    set by the app factory; without it nobody is."""
     if "on_a_team" not in g:
-        from sqlalchemy import exists, select
-
-        from app.extensions import db
-        from app.organisations.models import Membership
-
-        g.on_a_team = bool(
-            db.session.execute(
-                select(exists().where(Membership.user_id == current_user.id))
-            ).scalar()
-        )
+        check = current_app.extensions.get("on_a_team")
+        g.on_a_team = bool(check(current_user)) if check else False
     return g.on_a_team
 
 

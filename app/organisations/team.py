@@ -11,7 +11,7 @@ interest), and anyone may decline.
 Public: invite_member, resend_invitation, cancel_invitation, invitation_for_token,
 accept_invitation, decline_invitation, accept_invitation_for, decline_invitation_for,
 invitations_waiting_for, staff_conflict, change_member_roles, remove_member,
-team_composition, team_members."""
+team_composition, team_members, on_a_team."""
 
 from __future__ import annotations
 
@@ -551,3 +551,13 @@ def team_members(org: Organisation) -> list[Membership]:
     if "memberships" not in inspect(org).dict and org not in db.session.dirty:
         set_committed_value(org, "memberships", members)
     return members
+
+
+def on_a_team(user) -> bool:
+    """Whether `user` is a member of any organisation's team: superhub staff never are
+    (they cannot join one), anyone else is asked in one query."""
+    from sqlalchemy import exists
+
+    if STAFF & set(user.roles):
+        return False
+    return bool(db.session.execute(select(exists().where(Membership.user_id == user.id))).scalar())

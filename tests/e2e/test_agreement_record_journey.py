@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.core import clock
-from tests.e2e.helpers import flash, main_nav
+from tests.e2e.helpers import flash, nav_link
 from tests.e2e.test_auditor_journey import _auditor_with_totp
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import (
@@ -52,7 +52,7 @@ def publish_template(page: Page, create_account, assert_accessible, pdf: Path) -
     email, _name, password = create_account(roles=("admin",), name="Ada Admin")
     open_login(page, assert_accessible)
     log_in(page, email, password, assert_accessible)
-    main_nav(page).get_by_role("link", name="Agreement templates").click()
+    nav_link(page, "Agreement templates").click()
     expect(page.get_by_role("heading", level=1, name="Agreement templates")).to_be_visible()
     both_widths(page, assert_accessible)
     page.get_by_label("Agreement", exact=True).select_option(label=SOC)
@@ -163,8 +163,8 @@ def test_lead_downloads_the_template_and_the_dossier_tells_the_agreement_story(
     log_in(auditor, email, password, assert_accessible)
     auditor.get_by_label("Verification code").fill(totp.now())
     auditor.get_by_role("button", name="Verify").click()
-    expect(main_nav(auditor).get_by_role("link", name="Certificates")).to_be_visible()
-    main_nav(auditor).get_by_role("link", name="Certificates").click()
+    expect(nav_link(auditor, "Certificates")).to_be_visible()
+    nav_link(auditor, "Certificates").click()
     auditor.get_by_role("row").filter(has_text=serial).get_by_role(
         "link", name=serial, exact=True
     ).click()

@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import nav_link
 from tests.e2e.test_attendance_booking_journey import narrow
 from tests.e2e.test_journeys import log_in, open_login
-from tests.e2e.test_readiness_journey import main_nav, team_in_training
+from tests.e2e.test_readiness_journey import team_in_training
 from tests.factories.credentials import http_fetch, verify
 
 pytestmark = pytest.mark.e2e
@@ -150,7 +151,7 @@ def test_trainee_carries_the_credential_and_a_revocation_reaches_every_verifier(
     # A lead trainer revokes the certificate.
     open_login(page, assert_accessible)
     log_in(page, lead_trainer[0], lead_trainer[2], assert_accessible)
-    main_nav(page).get_by_role("link", name="Organisations").click()
+    nav_link(page, "Organisations").click()
     page.get_by_role("link", name=org_name).click()
     page.get_by_role("navigation", name=org_name).get_by_role("link", name="Certificates").click()
     page.get_by_text(f"Revoke {serial}").click()

@@ -236,6 +236,7 @@ def test_delivery_journey(browser, delivery_app, sink, assert_accessible):
     assert_accessible(admin)
     admin.get_by_role("link", name=f"{ORG} is accepted into the programme").first.click()
     expect(admin.get_by_role("button", name="Resend")).to_be_visible()
+    admin.wait_for_load_state("load")  # the page's script lays its tables out as cards
     assert admin.evaluate("document.documentElement.scrollWidth") <= 375
     assert_accessible(admin)
     admin.goto("/exports")
