@@ -1,7 +1,8 @@
 """Every page the demo's people can reach fits a phone (issue 19): the demo is seeded into
 a portal of its own, and each person's pages are walked from the header and from the pages
-it links to, at 320, 375 and 1280 px. On each, assert_accessible: axe, control contrast,
-no sideways page scroll, and (at 1280 px) the header on one row. Wide grids scroll inside
+it links to. At 1280 px, assert_accessible on each: axe, control contrast, no sideways page
+scroll, the header on one row; at 320 px, no sideways scroll. A page pattern one person's
+walk checked is not checked again for the next. Wide grids scroll inside
 a focusable, labelled region; every other table reads as cards."""
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def demo_portal(tmp_path_factory):
     dbutil.drop_database(url)
 
 
+# Page patterns checked by an earlier person's walk in this module.
+CHECKED: set[str] = set()
+
+
 def _pattern(path: str) -> str:
     """/organisations/12/team and /organisations/13/team are the same page to check."""
     return re.sub(r"/\d+", "/N", path)
@@ -75,7 +80,7 @@ def walk(page, limit: int = 24) -> list[str]:
 
 
 @pytest.mark.parametrize("who", ["trainer", "auditor", "admin", "lead", "trainee", "visitor"])
-def test_every_page_fits_at_320_375_and_1280(browser, demo_portal, assert_accessible, who):
+def test_every_page_fits_at_320_and_1280(browser, demo_portal, assert_accessible, who):
     from app.demo.services import DEMO_DOMAIN, DEMO_PASSWORD
 
     context = browser.new_context(base_url=demo_portal.live_url)
@@ -91,20 +96,26 @@ def test_every_page_fits_at_320_375_and_1280(browser, demo_portal, assert_access
         paths = []
         for path in walk(page):
             paths.append(path)
-            assert_accessible(page)
-        assert len(paths) > 5, paths
-        for width in (375, 320):
-            page.set_viewport_size({"width": width, "height": 800})
-            for path in paths:
-                page.goto(path)
+            # A page another person's walk already checked is not checked again (their
+            # pages differ in the header only, and each walk checks its own home page).
+            if path == "/" or _pattern(path) not in CHECKED:
                 assert_accessible(page)
-                # A scrolling region can be reached by keyboard and is named.
-                for region in page.locator(".table-responsive").all():
-                    scrolls = region.evaluate("el => el.scrollWidth > el.clientWidth")
-                    if scrolls:
-                        assert region.get_attribute("tabindex") == "0", path
-                        assert region.get_attribute("aria-label") or region.get_attribute(
-                            "aria-labelledby"
-                        ), path
+        assert len(paths) > 5, paths
+        # At 320 px, the narrowest width WCAG reflow asks for (the journeys run axe at 375):
+        # nothing sideways, and every scrolling region named and reachable by keyboard.
+        page.set_viewport_size({"width": 320, "height": 800})
+        for path in paths:
+            if path != "/" and _pattern(path) in CHECKED:
+                continue
+            page.goto(path)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 320, f"{path} is {wide} px wide at 320 px"
+            for region in page.locator(".table-responsive").all():
+                if region.evaluate("el => el.scrollWidth > el.clientWidth"):
+                    assert region.get_attribute("tabindex") == "0", path
+                    assert region.get_attribute("aria-label") or region.get_attribute(
+                        "aria-labelledby"
+                    ), path
+        CHECKED.update(_pattern(path) for path in paths)
     finally:
         context.close()
