@@ -72,6 +72,7 @@ def log_in(page: Page, email: str, password: str, assert_accessible) -> None:
 def open_tab(page: Page, label: str, url_end: str) -> None:
     org_nav(page).get_by_role("link", name=label, exact=True).click()
     expect(page).to_have_url(re.compile(url_end))
+    page.wait_for_load_state("load")  # styles applied: tabs or the phone's list, not both
     expect(org_nav(page).get_by_role("link", name=label, exact=True)).to_have_attribute(
         "aria-current", "page"
     )
