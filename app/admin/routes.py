@@ -3,7 +3,7 @@ see what the outbox delivered, and resend; publish agreement templates."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import services
@@ -26,7 +26,7 @@ from app.core.errors import ServiceError
 from app.core.forms import attach_error
 from app.core.policy import access
 from app.core.roles import STAFF
-from app.core.storage import send_stored
+from app.core.storage import send_stored_row
 from app.readiness.facts import current_templates, template_history
 from app.readiness.models import AGREEMENT_KINDS
 
@@ -236,11 +236,4 @@ def publish_agreement_template():
 @access(TEMPLATE_ADMIN)
 def download_agreement_template(template_id: int):
     template = g.agreement_template
-    try:
-        return send_stored(
-            template.storage_key,
-            download_name=template.original_name,
-            content_type=template.content_type,
-        )
-    except FileNotFoundError:
-        abort(404)
+    return send_stored_row(template)

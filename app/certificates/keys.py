@@ -19,7 +19,6 @@ made at the first rotation): a verifier who trusts the root once trusts every la
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -229,20 +228,6 @@ def trust_roots() -> list:
     return [load(text) for text in pems]
 
 
-def _write_key(path: Path, key) -> None:
-    password = current_app.config.get("SIGNING_KEY_PASSWORD") or ""
-    encryption = (
-        serialization.BestAvailableEncryption(password.encode())
-        if password
-        else serialization.NoEncryption()
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        pkcs8 = serialization.PrivateFormat.PKCS8
-        out.write(key.private_bytes(serialization.Encoding.PEM, pkcs8, encryption))
-
-
 def _usage(*, sign_certs: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=not sign_certs,
@@ -293,7 +278,7 @@ def _ensure_root():
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_key(key_path, key)
+    signing.write_private_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return key, cert
 
@@ -342,7 +327,7 @@ def rotate(*, note: str = "") -> SigningKey:
         .sign(root_key, hashes.SHA256())
     )
     relative = f"{KEYS_FOLDER}/{label}-key.pem"
-    _write_key(_folder() / relative, key)
+    signing.write_private_key(_folder() / relative, key)
     (_folder() / f"{KEYS_FOLDER}/{label}-cert.pem").write_bytes(
         cert.public_bytes(serialization.Encoding.PEM)
     )

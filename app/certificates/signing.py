@@ -89,20 +89,24 @@ def create_material(key_path: Path, cert_path: Path, *, superhub: str) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_path.parent.mkdir(parents=True, exist_ok=True)
+    write_private_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def write_private_key(path: Path, key) -> None:
+    """Write `key` as PKCS#8 PEM to a new file readable by its owner only (0600), encrypted
+    with SIGNING_KEY_PASSWORD when one is set; an existing file is never overwritten."""
     password = current_app.config.get("SIGNING_KEY_PASSWORD") or ""
     encryption = (
         serialization.BestAvailableEncryption(password.encode())
         if password
         else serialization.NoEncryption()
     )
-    key_bytes = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(key_bytes)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        pkcs8 = serialization.PrivateFormat.PKCS8
+        out.write(key.private_bytes(serialization.Encoding.PEM, pkcs8, encryption))
 
 
 def ensure_material() -> SigningMaterial:

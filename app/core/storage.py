@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, send_file
+from flask import abort, current_app, send_file
 
 from app.core.errors import ServiceError
 
@@ -358,3 +358,15 @@ def send_stored(key: str, *, download_name: str, content_type: str):
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def send_stored_row(row):
+    """Download a stored file described by a row with `storage_key`, `original_name` and
+    `content_type` (evidence, a resource, an agreement template); a file missing from the
+    store is a 404, not an error."""
+    try:
+        return send_stored(
+            row.storage_key, download_name=row.original_name, content_type=row.content_type
+        )
+    except FileNotFoundError:
+        abort(404)

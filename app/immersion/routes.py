@@ -1012,17 +1012,10 @@ def show_library(cohort_id: int):
 @bp.route("/immersion/resources/<int:resource_id>")
 @access(RESOURCE_USER)
 def download_resource(resource_id: int):
-    from app.core.storage import send_stored
+    from app.core.storage import send_stored_row
 
     resource = g.resource
-    try:
-        return send_stored(
-            resource.storage_key,
-            download_name=resource.original_name,
-            content_type=resource.content_type,
-        )
-    except FileNotFoundError:
-        abort(404)
+    return send_stored_row(resource)
 
 
 # --- evaluation ------------------------------------------------------------------------

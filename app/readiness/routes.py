@@ -10,7 +10,7 @@ from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, attach_error
 from app.core.inputs import parse_id
 from app.core.policy import access, roles
-from app.core.storage import send_stored
+from app.core.storage import send_stored_row
 from app.organisations import services as org_services
 from app.organisations.context import organisation_page
 from app.organisations.policies import ORG_HUB_LEAD, ORG_VIEWER
@@ -110,14 +110,7 @@ def upload_agreement(org_id: int, kind: str):
 @access(AGREEMENT_TEMPLATE)
 def download_agreement_template(org_id: int, kind: str):
     template = g.agreement_template
-    try:
-        return send_stored(
-            template.storage_key,
-            download_name=template.original_name,
-            content_type=template.content_type,
-        )
-    except FileNotFoundError:
-        abort(404)
+    return send_stored_row(template)
 
 
 @bp.route("/organisations/<int:org_id>/agreements/<kind>/review", methods=["POST"])
@@ -274,14 +267,7 @@ def download_evidence(file_id: int):
             organisation_id=evidence.organisation_id,
             details={"file": evidence.original_name, "sha256": evidence.sha256},
         )
-    try:
-        return send_stored(
-            evidence.storage_key,
-            download_name=evidence.original_name,
-            content_type=evidence.content_type,
-        )
-    except FileNotFoundError:
-        abort(404)
+    return send_stored_row(evidence)
 
 
 @bp.route("/readiness/queue")
