@@ -77,6 +77,7 @@ SLOW_FILES = {
     "tests/e2e/test_auditor_journey.py": 14,
     "tests/e2e/test_training_journey.py": 12,
     "tests/e2e/test_delivery_journey.py": 12,
+    "tests/e2e/test_keyboard_journey.py": 13,
     "tests/core/test_deploy.py": 11,
     "tests/e2e/test_public_journey.py": 9,
     "tests/demo/test_demo_scale.py": 9,
