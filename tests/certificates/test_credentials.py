@@ -20,6 +20,7 @@ from app.certificates.models import CertificateCredential
 from app.core import clock
 from app.extensions import db
 from tests.factories.certificates import approved_hub, pdf_bytes_of, reload
+from tests.factories.certificates import trainee_certificate as issue_trainee_certificate
 from tests.factories.credentials import client_fetch, schema_errors, verify
 from tests.helpers import login, page_text
 from tests.querycount import count_queries
@@ -39,23 +40,7 @@ def admin(make_user):
 
 def trainee_certificate(app, org, user):
     with app.test_request_context():
-        today = clock.today()
-        cert = services.issue(
-            services.IssueRequest(
-                kind="trainee",
-                organisation=org,
-                approved_on=today,
-                expires_on=services.add_years(today, 2),
-                reason="completion",
-                organisation_name=org.name,
-                user=user,
-                person_name=user.name,
-                details={"roles": ["Coordinator"], "modules": ["Welcome"]},
-            ),
-            by=user,
-        )
-        db.session.commit()
-    return cert
+        return issue_trainee_certificate(org, user, modules=("Welcome",))
 
 
 def row_of(cert) -> CertificateCredential:

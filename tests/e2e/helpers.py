@@ -35,3 +35,10 @@ def requirement(page: Page, title: str):
     """One requirement in the organisation's readiness panel."""
     panel = page.get_by_role("region", name="Readiness requirements")
     return panel.locator("li.requirement").filter(has_text=title)
+
+
+def org_tab(page: Page, org_name: str, label: str):
+    """One of an organisation's section links: the tabs from 768 px, the "Sections" list
+    below. Read once the page has loaded, when its styles show one of the two, not both."""
+    page.wait_for_load_state("load")
+    return page.get_by_role("navigation", name=org_name).get_by_role("link", name=label, exact=True)

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from app.certificates import render
 from app.core import clock
-from tests.e2e.helpers import nav_link
+from tests.e2e.helpers import nav_link, org_tab
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import team_in_training
 from tests.factories.certificates import flip_byte, pdf_text, qr_payloads
@@ -148,7 +148,7 @@ def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     log_in(page, admin[0], admin[2], assert_accessible)
     nav_link(page, "Organisations").click()
     page.get_by_role("link", name=org_name).click()
-    page.get_by_role("navigation", name=org_name).get_by_role("link", name="Certificates").click()
+    org_tab(page, org_name, "Certificates").click()
     assert_accessible(page)
     page.get_by_text(f"Revoke {serial}").click()
     page.get_by_label("Reason for revoking").fill(REVOKE_REASON)

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import nav_link
+from tests.e2e.helpers import nav_link, org_tab
 from tests.e2e.test_attendance_booking_journey import narrow
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import team_in_training
@@ -30,30 +30,13 @@ REASON = "Issued in error: the attendance record was corrected after an appeal."
 
 def _trainee_certificate(live_app, org_id: int, email: str) -> tuple[str, str]:
     from app.auth.services import get_user_by_email
-    from app.certificates import services
-    from app.core import clock
     from app.extensions import db
     from app.organisations.models import Organisation
+    from tests.factories.certificates import trainee_certificate
 
     with live_app.test_request_context():
         org = db.session.get(Organisation, org_id)
-        user = get_user_by_email(email)
-        today = clock.today()
-        cert = services.issue(
-            services.IssueRequest(
-                kind="trainee",
-                organisation=org,
-                approved_on=today,
-                expires_on=services.add_years(today, 2),
-                reason="completion",
-                organisation_name=org.name,
-                user=user,
-                person_name=user.name,
-                details={"roles": ["Coordinator"], "modules": ["Welcome to ECHO"]},
-            ),
-            by=user,
-        )
-        db.session.commit()
+        cert = trainee_certificate(org, get_user_by_email(email))
         serial, code = cert.serial, cert.code
         db.session.remove()
     return serial, code
@@ -153,7 +136,7 @@ def test_trainee_carries_the_credential_and_a_revocation_reaches_every_verifier(
     log_in(page, lead_trainer[0], lead_trainer[2], assert_accessible)
     nav_link(page, "Organisations").click()
     page.get_by_role("link", name=org_name).click()
-    page.get_by_role("navigation", name=org_name).get_by_role("link", name="Certificates").click()
+    org_tab(page, org_name, "Certificates").click()
     page.get_by_text(f"Revoke {serial}").click()
     page.get_by_label("Reason for revoking").fill(REASON)
     page.get_by_role("button", name="Revoke the certificate").click()

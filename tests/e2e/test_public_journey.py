@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import nav_link
+from tests.e2e.helpers import nav_link, org_tab
 from tests.e2e.test_journeys import log_in, open_login
 from tests.e2e.test_readiness_journey import main_nav
 
@@ -128,7 +128,7 @@ def test_a_visitor_finds_a_network_and_asks_to_join(
     log_in(staff, lead_trainer[0], lead_trainer[2], assert_accessible)
     nav_link(staff, "Organisations").click()
     staff.get_by_role("link", name=ORG).click()
-    staff.get_by_role("navigation", name=ORG).get_by_role("link", name="Certificates").click()
+    org_tab(staff, ORG, "Certificates").click()
     staff.get_by_text(re.compile(r"^Revoke HUB-")).click()
     staff.get_by_label("Reason for revoking").fill("The network has stopped meeting.")
     staff.get_by_role("button", name="Revoke the certificate").click()

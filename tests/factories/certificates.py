@@ -66,6 +66,30 @@ def approved_hub(app, make_user, make_organisation, **org_kwargs) -> ApprovedHub
     return ApprovedHub(org, cert, lead, author, approver)
 
 
+def trainee_certificate(org, user, modules=("Welcome to ECHO",)) -> Certificate:
+    """A committed trainee completion certificate for `user` of `org`, issued through the
+    service as training completion issues it (needs a request context)."""
+    from app.core import clock
+
+    today = clock.today()
+    cert = certificate_services.issue(
+        certificate_services.IssueRequest(
+            kind="trainee",
+            organisation=org,
+            approved_on=today,
+            expires_on=certificate_services.add_years(today, 2),
+            reason="completion",
+            organisation_name=org.name,
+            user=user,
+            person_name=user.name,
+            details={"roles": ["Coordinator"], "modules": list(modules)},
+        ),
+        by=user,
+    )
+    db.session.commit()
+    return cert
+
+
 def pdf_bytes_of(cert: Certificate) -> bytes:
     return path_for(cert.storage_key).read_bytes()
 
