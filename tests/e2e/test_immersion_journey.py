@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from app.core import clock
 from tests.e2e.helpers import error_summary as problem
-from tests.e2e.helpers import flash, nav_link, requirement
+from tests.e2e.helpers import flash, nav_link, org_tab, requirement
 from tests.e2e.test_journeys import log_in, open_login
 from tests.factories.organisations import join_team
 from tests.factories.readiness import verify_agreements
@@ -120,10 +120,6 @@ def sessions_take_place(live_app, title: str) -> None:
 
 
 # --- page helpers ------------------------------------------------------------------------
-
-
-def org_tab(page: Page, org_name: str, tab: str):
-    return page.get_by_role("navigation", name=org_name).get_by_role("link", name=tab, exact=True)
 
 
 def booking_card(page: Page):

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from app.core import clock
 from app.demo.files import one_page_pdf
-from tests.e2e.helpers import flash, main_nav, nav_link, requirement
+from tests.e2e.helpers import flash, main_nav, nav_link, org_tab, requirement
 from tests.e2e.test_journeys import log_in, open_login
 from tests.factories.organisations import join_team
 
@@ -241,7 +241,7 @@ def test_lead_and_trainer_complete_the_readiness_checklist(
     open_login(page, assert_accessible)
     log_in(page, lead[0], lead[2], assert_accessible)
     page.goto(f"/organisations/{org_id}")
-    page.get_by_role("navigation", name=org_name).get_by_role("link", name="Readiness").click()
+    org_tab(page, org_name, "Readiness").click()
     expect(page.get_by_role("heading", level=2, name="Readiness requirements")).to_be_visible()
     expect(page.get_by_text("2 of 5 requirements met.")).to_be_visible()
     assert_accessible(page)

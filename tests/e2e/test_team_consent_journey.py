@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import flash, main_nav
+from tests.e2e.helpers import flash, main_nav, org_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,7 @@ def test_an_existing_account_joins_only_by_accepting(
     # --- The lead adds an existing account: the page says only "invitation sent" -------
     log_in(page, lead_email, lead_password, assert_accessible)
     page.get_by_role("link", name=ORG).click()
-    page.get_by_role("navigation", name=ORG).get_by_role("link", name="Team", exact=True).click()
+    org_tab(page, ORG, "Team").click()
     expect(page).to_have_url(re.compile(rf"/organisations/{org_id}/team$"))
     assert_accessible(page)
     invite(page, member_email, "Coordinator")
