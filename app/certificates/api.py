@@ -17,7 +17,7 @@ from flask import current_app, jsonify
 
 from .models import STATUS_LABELS
 
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"  # 1.2: the Open Badges credential's links (`credential`)
 PDF_RESULTS = ("valid", "expired", "revoked", "superseded", "tampered", "unknown", "not_pdf")
 
 
@@ -45,9 +45,33 @@ def _signed_with(signing_key_id: int | None) -> dict | None:
     }
 
 
-def code_answer(record: dict, signing_key_id: int | None) -> dict:
+def _credential(cert) -> dict | None:
+    """Where the certificate's Open Badges 3.0 credential and its status bit are (None for
+    certificates issued before credentials were)."""
+    from flask import url_for
+
+    from . import credentials
+
+    row = credentials.of_certificate(cert)
+    if row is None:
+        return None
+    return {
+        "jwt": url_for("credentials.verified_jwt", code=cert.code, _external=True),
+        "json": url_for("credentials.verified_json", code=cert.code, _external=True),
+        "status_list": credentials.status_list_url(row.status_list),
+        "status_index": row.status_index,
+    }
+
+
+def code_answer(record: dict, cert) -> dict:
     """A certificate's public record (services.public_record) as the API answers it."""
-    return _envelope({**record, "signed_with": _signed_with(signing_key_id)})
+    return _envelope(
+        {
+            **record,
+            "signed_with": _signed_with(cert.signing_key_id),
+            "credential": _credential(cert),
+        }
+    )
 
 
 def unknown_answer() -> dict:
@@ -61,7 +85,7 @@ def pdf_answer(check, record: dict | None) -> dict:
         {
             "result": check.result,
             "message": check.message,
-            "certificate": code_answer(record, cert.signing_key_id)
+            "certificate": code_answer(record, cert)
             if cert is not None and record is not None
             else None,
         }
@@ -169,6 +193,19 @@ def _schemas() -> dict:
                     "properties": {"serial": {"type": "string"}, "verify_url": _URI},
                 },
                 "signed_with": {"$ref": "#/components/schemas/SignedWith"},
+                "credential": {
+                    "type": ["object", "null"],
+                    "description": "The certificate's Open Badges 3.0 credential (VC-JWT and "
+                    "decoded JSON) and its entry in the revocation status list; null for "
+                    "certificates issued before credentials were (since 1.2.0).",
+                    "required": ["jwt", "json", "status_list", "status_index"],
+                    "properties": {
+                        "jwt": _URI,
+                        "json": _URI,
+                        "status_list": _URI,
+                        "status_index": {"type": "integer", "minimum": 0},
+                    },
+                },
             },
         },
         "Unknown": {

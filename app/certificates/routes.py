@@ -333,7 +333,7 @@ def _public_info(code: str) -> dict | None:
     cert = services.by_code(code)
     if cert is None:
         return None
-    return api.code_answer(services.public_record(cert), cert.signing_key_id)
+    return api.code_answer(services.public_record(cert), cert)
 
 
 @bp.route("/verify/pdf", methods=["GET", "POST"])

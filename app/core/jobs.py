@@ -286,8 +286,16 @@ def work(burst: bool = False) -> None:
     context; no fork per job, so a worker delivers hundreds of messages a second)."""
     from rq import SimpleWorker
 
+    class BurstWorker(SimpleWorker):
+        def subscribe(self):
+            """A burst worker takes no commands over pub/sub: it exits when the queue is
+            empty. Subscribing would cost up to a minute at exit, when redis-py's pub/sub
+            thread, already unsubscribed, waits 60 s (RQ's sleep_time) before it can be
+            joined."""
+
     connection = redis_connection()
-    worker = SimpleWorker([rq_queue(connection)], connection=connection)
+    worker_class = BurstWorker if burst else SimpleWorker
+    worker = worker_class([rq_queue(connection)], connection=connection)
     worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
 
 

@@ -338,6 +338,11 @@ def test_every_status_by_code_matches_the_schema(app, client, hub, make_user, op
         "verification_guide": "http://localhost/verify/how-to",
     }
     assert body["signed_with"]["key_id"] == cert.signing_key_id
+    credential = body["credential"]  # since 1.2.0: where the Open Badges credential is
+    assert credential["jwt"] == f"http://localhost/verify/{cert.code}/credential.jwt"
+    assert client.get(credential["jwt"]).status_code == 200
+    assert credential["status_list"] == "http://localhost/credentials/status/1"
+    assert isinstance(credential["status_index"], int)
     old_fields = {"serial", "type", "status", "status_label", "organisation", "network"}
     old_fields |= {"theme", "person", "approved_on", "issued_on", "expires_on", "approved_by"}
     old_fields |= {"single_person_approval", "sha256", "verify_url"}
