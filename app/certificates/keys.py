@@ -258,25 +258,13 @@ def _ensure_root():
         )
     superhub = current_app.config["SUPERHUB_NAME"]
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{superhub} root"[:64]),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, superhub[:64]),
-        ]
-    )
-    now = clock.now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_usage(sign_certs=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    cert = signing.self_signed(
+        key,
+        common_name=f"{superhub} root",
+        organisation=superhub,
+        days=365 * ROOT_YEARS,
+        path_length=0,
+        usage=_usage(sign_certs=True),
     )
     signing.write_private_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

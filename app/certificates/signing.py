@@ -56,41 +56,52 @@ def _paths() -> tuple[Path, Path, bool]:
 def create_material(key_path: Path, cert_path: Path, *, superhub: str) -> None:
     """Write a new EC P-256 key (mode 0600) and a self-signed certificate valid 10 years."""
     key = ec.generate_private_key(ec.SECP256R1())
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = self_signed(
+        key,
+        common_name=f"{superhub} certificate signing",
+        organisation=superhub,
+        days=3650,
+        path_length=None,
+        usage=usage,
+    )
+    write_private_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def self_signed(key, *, common_name: str, organisation: str, days: int, path_length, usage):
+    """A self-signed CA certificate for `key` (the first signing key, the superhub root),
+    valid from a day ago for `days`."""
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{superhub} certificate signing"[:64]),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, superhub[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]),
         ]
     )
     now = clock.now()
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(usage, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    write_private_key(key_path, key)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def write_private_key(path: Path, key) -> None:
