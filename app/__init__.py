@@ -213,6 +213,7 @@ def register_jobs() -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from app.core import assets
     from app.core.inputs import refuse_nul
     from app.core.policy import enforce_access_policy
     from app.core.security import (
@@ -227,6 +228,7 @@ def register_hooks(app: Flask) -> None:
     app.before_request(enforce_access_policy)
     app.before_request(enforce_mfa_enrolment)
     app.after_request(set_security_headers)
+    assets.init_app(app)
     from app.core.jobs import run_after_response
 
     app.after_request(run_after_response)

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from app.core import clock
+from app.core.assets import cache_static, is_static_request
 
 CSP = "; ".join(
     [
@@ -43,7 +44,8 @@ def safe_next(target: str | None, default_endpoint: str = "public.home") -> str:
 
 
 def set_security_headers(response):
-    """`after_request` hook: CSP, nosniff, referrer policy, HSTS, no-store for personal pages."""
+    """`after_request` hook: CSP, nosniff, referrer policy, HSTS, no-store for personal pages,
+    a year's caching for a static file named by its content."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -52,7 +54,10 @@ def set_security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config.get("HSTS"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if current_user.is_authenticated or request.endpoint in {"auth.reset_password"}:
+    if is_static_request():
+        # The same files for everyone: cached by their content hash, never personal.
+        cache_static(response)
+    elif current_user.is_authenticated or request.endpoint in {"auth.reset_password"}:
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -481,3 +481,33 @@ def test_production_config_is_hardened(production_env):
 
 def test_testing_profile_does_not_send_hsts(client):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
+
+
+def _asset_urls(html: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(/(?:bootstrap/)?static/[^"]+)"', html)
+
+
+def test_static_files_are_named_by_their_content_and_kept_for_a_year(client, login_as):
+    """Signed-in pages are no-store; the CSS and JS they load are not personal, and a phone
+    must not download Bootstrap again on every page."""
+    login_as("admin")
+    urls = _asset_urls(client.get("/account/profile").get_data(as_text=True))
+    assert any("/static/css/app.css?v=" in url for url in urls)
+    assert any(url.startswith("/bootstrap/static/") and "?v=" in url for url in urls)
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{12}$", url), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Content-Security-Policy" in response.headers
+
+
+def test_a_static_url_without_its_current_hash_is_revalidated(client, login_as):
+    login_as("admin")
+    for url in ("/static/css/app.css", "/static/css/app.css?v=000000000000"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "immutable" not in response.headers.get("Cache-Control", "")
+        assert response.headers.get("ETag")
+        again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304

@@ -31,7 +31,15 @@
       ...(s.boxShadow.match(/rgba?\([^)]+\)/g) || []).map(rgb)].filter(Boolean);
     const best = Math.max(0, ...colours.map((c) => ratio(c, back)));
     if (best < 3) bad.push(`${text.name || text.id}: focus indicator ${best.toFixed(2)}:1`);
-    text.blur(); if (before && before.focus) before.focus({preventScroll: true});
+    text.blur();
+    if (before && before !== document.body && before.focus) before.focus({preventScroll: true});
+    else {
+      // Nothing had focus: put the sequential-focus starting point back at the top of the
+      // page (a blurred field stays the point Tab moves on from), so the next Tab reaches
+      // the skip link as it would have.
+      const mark = document.createElement('span'); mark.tabIndex = -1;
+      document.body.prepend(mark); mark.focus({preventScroll: true}); mark.blur(); mark.remove();
+    }
   }
   return bad;
 })

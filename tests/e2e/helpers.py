@@ -3,7 +3,9 @@ screen-reader user would find them."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+import re
+
+from playwright.sync_api import Page, expect
 
 
 def main_nav(page: Page):
@@ -16,8 +18,13 @@ def nav_link(page: Page, name, exact: bool = False):
     nav = main_nav(page)
     inner = page.get_by_role("link", name=name, exact=exact, include_hidden=True)
     menu = nav.locator("li.nav-menu").filter(has=inner)
-    if menu.count() and menu.first.get_by_role("button").get_attribute("aria-expanded") != "true":
-        menu.first.get_by_role("button").click()
+    if menu.count():
+        button = menu.first.get_by_role("button")
+        # A click before app.js has wired the button does nothing, and app.js then closes
+        # the menu: wait until the button is a disclosure.
+        expect(button).to_have_class(re.compile(r"\bdisclosure-ready\b"))
+        if button.get_attribute("aria-expanded") != "true":
+            button.click()
     return nav.get_by_role("link", name=name, exact=exact)
 
 

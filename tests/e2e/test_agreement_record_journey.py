@@ -33,7 +33,7 @@ from tests.e2e.test_readiness_journey import (
 
 pytestmark = pytest.mark.e2e
 
-ORG = "Kestrel Moor Hospice"
+ORG = "Greylag Fen Hospice"
 SOC = "Statement of Collaboration"
 REASON = "The signature page is missing."
 TEMPLATE_VERSION = "2026.2"

@@ -53,7 +53,7 @@ def _open_assessment_queue(page: Page, assert_accessible) -> None:
 def test_four_eyes_approval_signed_certificate_verification_and_revocation(
     page: Page, browser, live_app, create_account, assert_accessible, tmp_path
 ):
-    org_name = "Kestrel Moor Hospice"
+    org_name = "Whinfell Hospice"
     org_id, lead, _members = team_in_training(live_app, create_account, org_name)
     _to_review(live_app, org_id)
     trainer_a = create_account(roles=("trainer",), name="Alex Assessor")

@@ -5,7 +5,7 @@ attendee's email carries the updated calendar entry (same UID, higher SEQUENCE).
 Set up through the services: a trainer, and two organisations in training with both
 agreements verified. Marram Bay Hospice is booked on this quarter's cohort (three weekly
 sessions, 10:00 UK time). In the browser the trainer duplicates it (the first-session date
-offered is thirteen weeks on; the copy has no bookings), Kestrel Moor Hospice's lead books
+offered is thirteen weeks on; the copy has no bookings), Ptarmigan Ridge Hospice's lead books
 the copy, and the trainer moves its second session by keyboard (a first try ending before it
 starts is refused next to the field). The new pages are checked with axe-core and at 375 px
 for sideways scrolling.
@@ -61,7 +61,7 @@ def no_sideways_scroll(page: Page, assert_accessible) -> None:
 
 def world(live_app, trainer, lead_a, coordinator_a, lead_b, coordinator_b) -> int:
     """This quarter's cohort, created by the trainer and booked by Marram Bay; returns
-    Kestrel Moor's id."""
+    Ptarmigan Ridge's id."""
     from app.auth.services import get_user_by_email
     from app.extensions import db
     from app.immersion import services
@@ -71,7 +71,11 @@ def world(live_app, trainer, lead_a, coordinator_a, lead_b, coordinator_b) -> in
         live_app, lead_a, [(coordinator_a, ["coordinator"])], "Marram Bay Hospice", verified=True
     )
     kestrel_id = organisation_in_training(
-        live_app, lead_b, [(coordinator_b, ["coordinator"])], "Kestrel Moor Hospice", verified=True
+        live_app,
+        lead_b,
+        [(coordinator_b, ["coordinator"])],
+        "Ptarmigan Ridge Hospice",
+        verified=True,
     )
     with live_app.test_request_context():
         by = get_user_by_email(trainer[0])
@@ -158,10 +162,10 @@ def test_duplicate_a_cohort_book_it_and_move_a_session(
     ).to_be_visible()
     assert_accessible(page)
 
-    # --- Kestrel Moor's lead books the copy --------------------------------------------------
+    # --- Ptarmigan Ridge's lead books the copy --------------------------------------------------
     lead_page = log_in_fresh(browser, base_url, lead_b, assert_accessible)
     lead_page.goto(f"/organisations/{kestrel_id}")
-    org_tab(lead_page, "Kestrel Moor Hospice", "Immersion").click()
+    org_tab(lead_page, "Ptarmigan Ridge Hospice", "Immersion").click()
     offer = lead_page.get_by_role("region", name=COPY, exact=False).filter(has_text="next quarter")
     offer.get_by_role("group", name="Who will attend").get_by_label(
         "Ceri Lloyd — Coordinator"
@@ -180,7 +184,7 @@ def test_duplicate_a_cohort_book_it_and_move_a_session(
 
     # --- the trainer moves the second session, by keyboard -----------------------------------
     page.reload()
-    expect(page.get_by_role("listitem").filter(has_text="Kestrel Moor Hospice")).to_contain_text(
+    expect(page.get_by_role("listitem").filter(has_text="Ptarmigan Ridge Hospice")).to_contain_text(
         "confirmed, 1 attending"
     )
     link = page.get_by_role("link", name=f"Edit or move {TITLES[1]}")

@@ -68,7 +68,7 @@ def test_trainee_carries_the_credential_and_a_revocation_reaches_every_verifier(
 ):
     from pypdf import PdfReader
 
-    org_name = "Curlew Bay Hospice"
+    org_name = "Dunlin Sands Hospice"
     org_id, _lead, members = team_in_training(live_app, create_account, org_name, train=False)
     trainee = members["coordinator"]
     serial, code = _trainee_certificate(live_app, org_id, trainee[0])
