@@ -329,14 +329,15 @@ def app(request, database_url, app_config, _connection):
     if request.node.get_closest_marker("commits"):
         yield from _committing_app(request.getfixturevalue("commits_database_url"), app_config)
         return
-    own = request.node.get_closest_marker("own_app") is not None or not (
-        app_config.keys() <= PER_REQUEST_SETTINGS
-    )
+    own = request.node.get_closest_marker("own_app") is not None
+    shared = not own and app_config.keys() <= PER_REQUEST_SETTINGS
     if own:
         app = build_app(database_url, **app_config)
         app.test_client_class = IsolatedClient
-    else:
+    elif shared:
         app = request.getfixturevalue("_shared_app")
+    else:
+        app = _app_built_with(database_url, app_config)
     saved_config, saved_extensions = dict(app.config), dict(app.extensions)
     if not own:
         app.config.update(app_config)
@@ -347,13 +348,33 @@ def app(request, database_url, app_config, _connection):
     finally:
         if outer.is_active:
             outer.rollback()
-        if own:
+        if not own:
+            _reset_app_state(app, saved_config, saved_extensions)
+        if not shared:
             with app.app_context():
                 from app.extensions import db
 
                 db.engine.dispose()
-        else:
-            _reset_app_state(app, saved_config, saved_extensions)
+
+
+# Apps built for a configuration the shared app cannot take on per request (throttle limits,
+# CSRF on...), one per distinct configuration, kept for the session and reset after each
+# test as the shared app is. A test that needs an app nobody else has used is marked
+# `own_app`.
+_BUILT_WITH: dict[str, object] = {}
+
+
+def _app_built_with(database_url: str, app_config: dict):
+    key = repr(sorted(app_config.items()))
+    if key not in _BUILT_WITH:
+        app = build_app(database_url, **app_config)
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            from app.extensions import db
+
+            _open_transactions_on_sqlite(db.engine)
+        _BUILT_WITH[key] = app
+    return _BUILT_WITH[key]
 
 
 def _committing_app(url, app_config):
