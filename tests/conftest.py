@@ -56,31 +56,27 @@ def pytest_generate_tests(metafunc):
         )
 
 
-# The test files that take longest, with roughly their seconds on one core of the 2-core
-# machine (measured 2026-12-03). pytest-xdist's worksteal hands each worker one contiguous
-# share of the collection and steals only from a share's end, so a long file late in a
+# The test files that take longest, with roughly their seconds on the 2-core machine with
+# both workers busy (measured 2026-12-04). pytest-xdist's worksteal hands each worker one
+# contiguous share of the collection and steals only from a share's end, so a long file late in a
 # share can leave its worker finishing alone. These files go first in the shares instead,
 # longest first and spread over the workers; every other file keeps its place and order.
 SLOW_FILES = {
-    "tests/e2e/test_readiness_journey.py": 65,
-    "tests/e2e/test_every_page_fits_journey.py": 50,
-    "tests/e2e/test_organisation_journey.py": 38,
-    "tests/e2e/test_credential_journey.py": 33,
-    "tests/e2e/test_agreement_record_journey.py": 31,
-    "tests/e2e/test_journeys.py": 30,
-    "tests/demo/test_demo_seed.py": 30,
-    "tests/e2e/test_immersion_journey.py": 24,
-    "tests/demo/test_demo_immersion.py": 22,
-    "tests/demo/test_demo_certificates.py": 20,
-    "tests/e2e/test_layout_journey.py": 18,
-    "tests/e2e/test_certificate_journey.py": 15,
-    "tests/e2e/test_auditor_journey.py": 14,
-    "tests/e2e/test_training_journey.py": 12,
-    "tests/e2e/test_delivery_journey.py": 12,
-    "tests/e2e/test_keyboard_journey.py": 13,
-    "tests/core/test_deploy.py": 11,
-    "tests/e2e/test_public_journey.py": 9,
-    "tests/demo/test_demo_scale.py": 9,
+    "tests/e2e/test_readiness_journey.py": 37,
+    "tests/e2e/test_every_page_fits_journey.py": 32,
+    "tests/e2e/test_organisation_journey.py": 21,
+    "tests/demo/test_demo_seed.py": 16,
+    "tests/e2e/test_journeys.py": 14,
+    "tests/e2e/test_immersion_journey.py": 14,
+    "tests/e2e/test_layout_journey.py": 13,
+    "tests/core/test_deploy.py": 12,
+    "tests/demo/test_demo_immersion.py": 11,
+    "tests/core/test_access_policy.py": 11,
+    "tests/e2e/test_delivery_journey.py": 10,
+    "tests/e2e/test_certificate_journey.py": 9,
+    "tests/e2e/test_agreement_record_journey.py": 9,
+    "tests/demo/test_demo_certificates.py": 8,
+    "tests/e2e/test_guidance_directory_journey.py": 8,
 }
 
 
