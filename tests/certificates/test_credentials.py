@@ -67,6 +67,34 @@ def resigned(token: str, *, kid: str | None = None, payload: dict | None = None,
     return pyjwt.encode(body, key, algorithm="ES256", headers=header)
 
 
+def test_the_schema_is_1edtechs_published_file_and_it_refuses_a_broken_credential(app, hub):
+    """The schema every credential test uses is 1EdTech's own (`make test` fetches it, pinned
+    by SHA-256: scripts/fetch_ob3_schema.py), and it has teeth."""
+    import copy
+    import hashlib
+
+    from scripts.fetch_ob3_schema import SHA256
+    from tests.factories.credentials import PUBLISHED_SCHEMA, achievement_credential_schema
+
+    assert PUBLISHED_SCHEMA.is_file(), "run `make test` (or scripts/fetch_ob3_schema.py) first"
+    assert hashlib.sha256(PUBLISHED_SCHEMA.read_bytes()).hexdigest() == SHA256
+    schema = achievement_credential_schema()
+    assert schema["$id"].startswith("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/")
+
+    _org, cert, *_ = hub
+    good = claims(row_of(cert).jwt)
+    assert schema_errors(good) == []
+    for change in (
+        lambda vc: vc.pop("issuer"),
+        lambda vc: vc.pop("credentialSubject"),
+        lambda vc: vc.update(type=["VerifiableCredential"]),
+        lambda vc: vc["credentialSubject"]["achievement"].pop("criteria"),
+    ):
+        broken = copy.deepcopy(good)
+        change(broken)
+        assert schema_errors(broken), broken
+
+
 def test_hub_and_trainee_credentials_match_the_achievementcredential_schema(app, hub):
     org, cert, lead, *_ = hub
     trainee = trainee_certificate(app, org, lead)
