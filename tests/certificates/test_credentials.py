@@ -95,6 +95,21 @@ def test_the_schema_is_1edtechs_published_file_and_it_refuses_a_broken_credentia
         assert schema_errors(broken), broken
 
 
+def test_every_term_of_a_credential_is_defined_by_its_json_ld_contexts(app, hub):
+    """A term the VC 2.0 and OB 3.0.3 contexts do not define would vanish for a verifier
+    that reads the credential as linked data: none does, and a made-up one is caught."""
+    from tests.factories.credentials import terms_jsonld_drops
+
+    org, cert, lead, *_ = hub
+    trainee = trainee_certificate(app, org, lead)
+    for row in (row_of(cert), row_of(trainee)):
+        credential = claims(row.jwt)
+        assert terms_jsonld_drops(credential) == []
+    credential["credentialSubject"]["madeUpTerm"] = "lost"
+    credential["hubColour"] = "teal"
+    assert terms_jsonld_drops(credential) == ["/credentialSubject/madeUpTerm", "/hubColour"]
+
+
 def test_hub_and_trainee_credentials_match_the_achievementcredential_schema(app, hub):
     org, cert, lead, *_ = hub
     trainee = trainee_certificate(app, org, lead)

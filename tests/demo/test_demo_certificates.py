@@ -64,7 +64,7 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
     assert verify_chain().intact
     # Each carries its Open Badges credential, dated as the certificate, revoked with it.
     from app.certificates import credentials
-    from tests.factories.credentials import schema_errors
+    from tests.factories.credentials import schema_errors, terms_jsonld_drops
 
     for cert in certificates:
         with app.test_request_context():
@@ -72,6 +72,7 @@ def test_demo_seed_issues_certificates_in_every_state_once(frozen_clock, app, ru
             check = credentials.check_jwt(row.jwt)
         assert check.result == services.status_of(cert), cert.serial
         assert schema_errors(credentials.decoded(row)) == [], cert.serial
+        assert terms_jsonld_drops(credentials.decoded(row)) == [], cert.serial
 
     # The demo hub lead downloads their hub's current certificate.
     client = app.test_client()

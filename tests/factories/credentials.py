@@ -41,6 +41,77 @@ def schema_errors(credential: dict) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(credential)]
 
 
+def _local_contexts() -> dict[str, dict]:
+    """The JSON-LD contexts the credentials name, from tests/fixtures/openbadges/contexts
+    (fetched by `make test`, pinned: scripts/fetch_ob3_schema.py)."""
+    from scripts.fetch_ob3_schema import CONTEXTS
+
+    folder = SCHEMA_DIR / "contexts"
+    return {
+        url: json.loads((folder / name).read_text(encoding="utf-8"))
+        for url, (name, _digest) in CONTEXTS.items()
+    }
+
+
+def _keys(value, path: str = "") -> set[str]:
+    """Every property path of a JSON document, arrays looked into, @context left out."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "@context":
+                continue
+            found.add(f"{path}/{key}")
+            found |= _keys(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for item in value:
+            found |= _keys(item, path)
+    return found
+
+
+# VC 2.0's context maps any term it and the credential's other contexts leave undefined to
+# this vocabulary (so nothing is dropped, but nothing is defined either).
+ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"
+# The JWT's registered claims sit beside the credential in a VC-JWT payload (OB 3.0, 8.2.4):
+# the envelope, not linked data.
+JWT_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+
+
+def _issuer_dependent(value) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith(ISSUER_DEPENDENT):
+                found.add(key[len(ISSUER_DEPENDENT) :])
+            found |= _issuer_dependent(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _issuer_dependent(item)
+    return found
+
+
+def terms_jsonld_drops(credential: dict) -> list[str]:
+    """Properties of `credential` that its JSON-LD contexts do not define: dropped on
+    expansion (shown as paths) or left to VC 2.0's "issuer-dependent" fallback vocabulary
+    (shown as names), so that a verifier reading the linked data does not know what they
+    mean. The JWT's registered claims are left out. Expanded with PyLD and the local
+    contexts only (any other URL is refused, nothing is fetched), compacted back, compared."""
+    from pyld import jsonld
+
+    contexts = _local_contexts()
+
+    def loader(url, _options=None):
+        if url not in contexts:
+            raise jsonld.JsonLdError(f"not a local context: {url}", "loading document failed")
+        return {"contextUrl": None, "documentUrl": url, "document": contexts[url]}
+
+    options = {"documentLoader": loader}
+    body = {key: value for key, value in credential.items() if key not in JWT_CLAIMS}
+    expanded = jsonld.expand(body, options)
+    compacted = jsonld.compact(expanded, {"@context": body["@context"]}, options)
+    dropped = _keys(body) - _keys(compacted)
+    return sorted(dropped | _issuer_dependent(expanded))
+
+
 def client_fetch(client) -> Callable[[str], bytes]:
     """Fetch a published URL (http://localhost/…) through a Flask test client."""
 
