@@ -1,5 +1,5 @@
 """`flask --app wsgi certificates init-signing | verify FILE.pdf | rotate-credential-key |
-verify-credential FILE.jwt`."""
+add-credentials | verify-credential FILE.jwt`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from . import services, signing
+from . import credentials, services, signing
 
 certificates_cli = AppGroup("certificates", help="Certificate signing and verification.")
 
@@ -76,6 +76,24 @@ def rotate_credential_key() -> None:
         sys.exit(1)
     _active, by_kid = credentials.keys()
     click.echo(f"New credential key {key.kid}; {len(by_kid)} key(s) published.")
+
+
+@certificates_cli.command("add-credentials")
+def add_credentials() -> None:
+    """Give every certificate issued before Open Badges credentials existed its credential
+    (the signed PDFs stay as they are). Safe to run again: it adds only what is missing."""
+    from app.extensions import db
+
+    try:
+        added = services.add_missing_credentials()
+    except credentials.CredentialError as error:
+        db.session.rollback()
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for cert in added:
+        click.echo(f"{cert.serial}: credential added ({cert.organisation_name})")
+    click.echo(f"{len(added)} credential(s) added; every certificate now has one.")
 
 
 @certificates_cli.command("verify-credential")

@@ -11,6 +11,7 @@ ACTIONS = {
     "certificate.renewed": "renewed a certificate",
     "certificate.downloaded": "downloaded a certificate",
     "certificate.signing_key_rotated": "introduced a new certificate signing key",
+    "certificate.credential_added": "added the Open Badges credential of an earlier certificate",
 }
 
 

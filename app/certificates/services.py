@@ -34,7 +34,13 @@ from app.organisations.models import Membership, Organisation
 from app.training.services import ProgressStatus
 
 from . import credentials, keys, render, signing
-from .models import SERIAL_PREFIXES, STATUS_LABELS, Certificate, SerialCounter
+from .models import (
+    SERIAL_PREFIXES,
+    STATUS_LABELS,
+    Certificate,
+    CertificateCredential,
+    SerialCounter,
+)
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 CODE_BYTES = 24  # 192 bits, 32 URL-safe characters
@@ -750,3 +756,55 @@ def note_download(cert: Certificate, *, by: User) -> None:
             organisation_id=cert.organisation_id,
             details={"serial": cert.serial},
         )
+
+
+def certificates_without_credential() -> list[Certificate]:
+    """Certificates issued before Open Badges credentials were (their register row has no
+    credential), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .outerjoin(
+                CertificateCredential, CertificateCredential.certificate_id == Certificate.id
+            )
+            .where(CertificateCredential.id.is_(None))
+            .options(joinedload(Certificate.user))
+            .order_by(Certificate.id)
+        )
+    )
+
+
+def add_missing_credentials() -> list[Certificate]:
+    """Give each certificate issued before credentials existed its Open Badges credential,
+    dated as the certificate. Its signed PDF stays as it is (a new signature would change
+    the file people hold, and its SHA-256 on the register): the credential is downloaded
+    beside it, from the verify page and the holder's Certificates tab. A revoked or replaced
+    certificate gets one too, its status bit set at once, so that an outside verifier is told
+    the same as the verify page. Running it again adds nothing. Flushes; the caller commits."""
+    added = []
+    for cert in certificates_without_credential():
+        prepared = credentials.prepare(
+            kind=cert.kind,
+            serial=cert.serial,
+            code=cert.code,
+            verify_url=verify_url(cert.code),
+            organisation_id=cert.organisation_id,
+            organisation_name=cert.organisation_name,
+            person_name=cert.person_name,
+            email=cert.user.email if cert.user else None,
+            issued_at=cert.issued_at,
+            expires_on=cert.expires_on,
+        )
+        credentials.record(cert, prepared)
+        audit.record(
+            "certificate.credential_added",
+            actor=None,
+            subject=cert,
+            organisation_id=cert.organisation_id,
+            details={"serial": cert.serial},
+        )
+        added.append(cert)
+    if added:
+        # The status list and verify answers now name these credentials: fresh at commit.
+        cache.changed("verify")
+    return added

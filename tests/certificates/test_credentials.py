@@ -480,3 +480,51 @@ def test_random_and_hostile_tokens_get_a_verdict_never_an_error(app, hub):
             assert result.result in credentials.RESULTS, candidate
         forged = resigned(token, payload={**claims(token), "credentialStatus": "x"})
         assert credentials.check_jwt(forged).result in ("tampered", "wrong_key")
+
+
+def test_certificates_issued_before_credentials_get_theirs_once(
+    app, client, runner, hub, admin, make_user, make_organisation
+):
+    """`flask certificates add-credentials`: a certificate from before Open Badges (its row
+    has no credential) gets one dated as the certificate, its PDF untouched; a revoked one's
+    credential is revoked for an outsider at once; a second run adds nothing."""
+    from app.core.audit import AuditEvent
+
+    org, cert, lead, *_ = hub
+    trainee = trainee_certificate(app, org, lead)
+    other = approved_hub(app, make_user, make_organisation, name="Osprey Point Hospice").cert
+    with app.test_request_context():
+        services.revoke(other, by=admin, reason="The hub closed.")
+    pdfs = {c.id: (c.sha256, c.storage_key) for c in (cert, trainee, other)}
+    for c in (cert, trainee, other):  # as they were before credentials existed
+        db.session.delete(row_of(c))
+    db.session.commit()
+    assert client.get(f"/verify/{cert.code}/credential.jwt").status_code == 404
+
+    result = runner.invoke(args=["certificates", "add-credentials"])
+    assert result.exit_code == 0, result.output
+    assert "3 credential(s) added" in result.output
+    assert f"{cert.serial}: credential added (Heron Vale Hospice)" in result.output
+    db.session.expire_all()
+    fetch = client_fetch(client)
+    for c in (cert, trainee, other):
+        row = row_of(c)
+        assert (c.sha256, c.storage_key) == pdfs[c.id]
+        credential = claims(row.jwt)
+        assert schema_errors(credential) == []
+        assert credential["validFrom"].startswith(c.issued_at.date().isoformat())
+        assert credential["validUntil"].startswith(c.expires_on.isoformat())
+    assert verify(row_of(cert).jwt, fetch, JWKS) == "valid"
+    assert verify(row_of(trainee).jwt, fetch, JWKS) == "valid"
+    assert verify(row_of(other).jwt, fetch, JWKS) == "revoked"
+    assert client.get(f"/verify/{cert.code}/credential.jwt").get_data(as_text=True) == (
+        row_of(cert).jwt
+    )
+    recorded = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "certificate.credential_added")
+    ).all()
+    assert len(recorded) == 3
+
+    again = runner.invoke(args=["certificates", "add-credentials"])
+    assert again.exit_code == 0, again.output
+    assert "0 credential(s) added" in again.output
