@@ -305,7 +305,20 @@ def openapi(client):
 
 
 def _check(openapi, path, method, response):
-    """The response's status is documented and its body matches the documented schema."""
+    """openapi-core (an implementation of its own) finds the request's operation in the
+    published document, and the response's status, media type and body as documented; the
+    body is checked against the schema once more with jsonschema's format checker."""
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+
+    class Sent(WerkzeugOpenAPIRequest):
+        # The app has read an uploaded body; the response's check does not need it.
+        @property
+        def body(self) -> bytes:
+            return b""
+
+    request = Sent(response.request)
+    OpenAPI.from_dict(openapi).validate_response(request, WerkzeugOpenAPIResponse(response))
     operation = openapi["paths"][path][method]
     documented = operation["responses"][str(response.status_code)]
     schema = documented["content"]["application/json"]["schema"]
@@ -366,6 +379,32 @@ def test_every_status_by_code_matches_the_schema(app, client, hub, make_user, op
         unknown = client.get(f"/verify/{code}.json")
         assert unknown.status_code == 404
         _check(openapi, "/verify/{code}.json", "get", unknown)
+
+
+def test_the_openapi_check_refuses_an_answer_that_breaks_the_document(client, hub, openapi):
+    """The check above has teeth: an answer without a required field, with a wrong type,
+    or with an undocumented status is refused."""
+    import json
+
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+    from openapi_core.exceptions import OpenAPIError
+    from werkzeug.wrappers import Response
+
+    _org, cert, *_ = hub
+    answer = client.get(f"/verify/{cert.code}.json")
+    spec = OpenAPI.from_dict(openapi)
+    body = answer.get_json()
+    for broken, status in (
+        ({k: v for k, v in body.items() if k != "status"}, 200),
+        ({**body, "version": 12}, 200),
+        (body, 418),
+    ):
+        fake = Response(json.dumps(broken), status=status, mimetype="application/json")
+        with pytest.raises(OpenAPIError):
+            spec.validate_response(
+                WerkzeugOpenAPIRequest(answer.request), WerkzeugOpenAPIResponse(fake)
+            )
 
 
 def test_the_pdf_check_answers_json_that_matches_the_schema(client, hub, openapi):
