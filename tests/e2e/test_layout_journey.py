@@ -97,6 +97,33 @@ def test_the_header_menus_work_by_keyboard(
         assert_accessible(page)
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "375"])
+def test_without_javascript_every_header_link_is_shown_and_works(
+    browser, base_url, create_account, viewport
+):
+    """With JavaScript off, Bootstrap cannot open the collapsed navigation and app.js opens
+    no menu: the header shows every link instead, with no button that does nothing."""
+    email, _name, password = create_account(roles=("admin", "trainer", "auditor"))
+    context = browser.new_context(base_url=base_url, java_script_enabled=False, viewport=viewport)
+    page = context.new_page()
+    try:
+        log_in(page, email, password)
+        nav = main_nav(page)
+        expect(page.get_by_role("button", name="Show or hide navigation")).to_be_hidden()
+        toggles = nav.locator("button[aria-expanded]").all()  # the menus' buttons, and
+        assert len(toggles) >= 3  # Bootstrap's: in the page, and neither shown nor announced
+        for toggle in toggles:
+            expect(toggle).to_be_hidden()
+        for link in ("Screening queue", "Evidence review", "Users", "Audit log"):
+            expect(nav.get_by_role("link", name=link, exact=True)).to_be_visible()
+        box = nav.get_by_role("link", name="Users", exact=True).bounding_box()
+        assert box["x"] + box["width"] <= viewport["width"]
+        nav.get_by_role("link", name="Users", exact=True).click()
+        expect(page.get_by_role("heading", level=1, name="Users")).to_be_visible()
+    finally:
+        context.close()
+
+
 def test_the_public_pages_are_linked_from_the_footer(page: Page, assert_accessible):
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
