@@ -110,3 +110,17 @@ def confirm_email(client, email: str):
     path = verification_path(email)
     assert client.get(path).status_code == 200
     return client.post(path)
+
+
+def heading_skips(html: str) -> list[str]:
+    """Headings that go more than one level deeper than the heading before them (h2 then
+    h4): what axe's heading-order rule reports, found without a browser."""
+    import re
+
+    skips, previous = [], 1
+    for level, text in re.findall(r"<h([1-6])[^>]*>(.*?)</h\1>", html, flags=re.S):
+        level = int(level)
+        if level > previous + 1:
+            skips.append(f"h{previous} then h{level}: {re.sub(r'<[^>]+>', '', text).strip()}")
+        previous = level
+    return skips

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, table
 from app.core.inputs import MAX_ID
 from app.extensions import db
 from tests.conftest import PASSWORD
+from tests.helpers import heading_skips
 
 # Values a path segment or a form field might hold that no form would send.
 HOSTILE_TEXT = [
@@ -208,6 +209,10 @@ def test_every_form_refuses_hostile_values_without_a_server_error(app, world, da
     assert response.status_code < 500, (rule.rule, who, form)
     if response.status_code >= 400:
         assert _row_counts() == before, (rule.rule, who, form, response.status_code)
+    if response.mimetype == "text/html":
+        # A refused form shows its error summary where the form is: the page's headings
+        # keep their order (no h2 summary followed by a card's h4).
+        assert heading_skips(response.get_data(as_text=True)) == [], (rule.rule, who, form)
 
 
 @settings(max_examples=80, **SETTINGS)

@@ -35,7 +35,7 @@ from tests.factories.immersion import (
 )
 from tests.factories.organisations import clear_outbox, outbox_to
 from tests.factories.readiness import verify_agreements
-from tests.helpers import field_errors, login, page_text
+from tests.helpers import field_errors, heading_skips, login, page_text
 from tests.querycount import count_queries
 
 
@@ -231,6 +231,19 @@ def test_booking_without_verified_agreements_is_refused_with_the_reason(app, tra
     assert "Booked on “Immersion spring 2027”: place confirmed." in page
     assert "Booking opens once" not in page
     assert count(Booking, Booking.status == "confirmed") == 1
+
+
+def test_a_refused_booking_keeps_the_page_headings_in_order(app, trainer, make_team):
+    """The error summary sits in the cohort's card (under its h4): the next cohort's heading
+    must not follow an h2 (axe's heading-order, seen with two open cohorts)."""
+    make_cohort(trainer, title="Immersion autumn")
+    listed_first = make_cohort(trainer, title="Immersion winter")  # the sooner, shown first
+    team = make_team()
+    response = _book(signed_in(app, team.lead), team, listed_first, attendees=[])
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "There is a problem" in html
+    assert heading_skips(html) == []
 
 
 def test_only_the_hub_lead_can_book_through_the_page(app, trainer, make_team):
