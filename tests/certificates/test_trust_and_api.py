@@ -539,3 +539,12 @@ def test_a_certificate_still_checks_after_its_signing_key_has_expired(app, hub, 
         # so a key's expiry never turns a certificate it signed "unknown".
         assert services.check_pdf(data).result == "expired"
         assert services.check_pdf(flip_byte(data)).result == "tampered"
+
+
+def test_the_verify_and_check_pages_show_the_certificates_facts(client, hub):
+    _org, cert, *_ = hub
+    page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
+    assert "What the certificate says" in page and cert.serial in page
+    checked = client.post("/verify/pdf", data={"file": form_file(pdf_bytes_of(cert), "c.pdf")})
+    text = checked.get_data(as_text=True)
+    assert "What the register says" in text and "cert-facts" in text and cert.serial in text
