@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template, re
 from flask_login import current_user
 
 from app.core.policy import PUBLIC, access
+from app.core.storage import read_limited
 from app.extensions import limiter
 
 from . import credentials, services
@@ -187,8 +188,8 @@ def check_credential():
         token = (form.token.data or "").strip()
         upload = form.file.data
         if upload is not None and upload.filename:
-            data = upload.stream.read(credentials.JWT_MAX_CHARS + 1)
-            if len(data) > credentials.JWT_MAX_CHARS:
+            data = read_limited(upload, credentials.JWT_MAX_CHARS)
+            if data is None:
                 form.file.errors = ["That file is larger than 64 KB; our credentials are smaller."]
             else:
                 token = data.decode("ascii", errors="replace").strip()

@@ -347,23 +347,14 @@ def check_pdf():
     result = credential = None
     status = 200
     if form.validate_on_submit():
-        upload = form.file.data
-        if upload is None or not upload.filename:
-            form.file.errors = ["Choose the certificate PDF to check."]
+        try:
+            data = services.pdf_to_check(form.file.data)
+        except ServiceError as refusal:
+            form.file.errors = [refusal.message]
             status = 400
         else:
-            data = upload.stream.read(services.PDF_MAX_BYTES + 1)
-            if len(data) > services.PDF_MAX_BYTES:
-                form.file.errors = [
-                    "That file is larger than 5 MB; our certificates are far smaller."
-                ]
-                status = 400
-            elif not data:
-                form.file.errors = ["That file is empty."]
-                status = 400
-            else:
-                result = services.check_pdf(data)
-                credential = credentials.check_pdf_credential(data)
+            result = services.check_pdf(data)
+            credential = credentials.check_pdf_credential(data)
     elif request.method == "POST":
         status = 400
     return render_template(
@@ -381,14 +372,10 @@ def _check_pdf_json():
     upload = form.file.data if form.validate_on_submit() else None
     if upload is None or not getattr(upload, "filename", None):
         return api.public_json(api.upload_error("Send the certificate PDF as `file`."), 400)
-    data = upload.stream.read(services.PDF_MAX_BYTES + 1)
-    if len(data) > services.PDF_MAX_BYTES:
-        return api.public_json(
-            api.upload_error("That file is larger than 5 MB; our certificates are far smaller."),
-            400,
-        )
-    if not data:
-        return api.public_json(api.upload_error("That file is empty."), 400)
+    try:
+        data = services.pdf_to_check(upload)
+    except ServiceError as refusal:
+        return api.public_json(api.upload_error(refusal.message), 400)
     result = services.check_pdf(data)
     record = services.public_record(result.certificate) if result.certificate else None
     return api.public_json(api.pdf_answer(result, record))

@@ -26,7 +26,7 @@ from app.core.errors import ServiceError
 from app.core.filters import long_date
 from app.core.programme import HUB_ROLES, programme
 from app.core.roles import AUDITOR, CERTIFICATE_MANAGERS, STAFF
-from app.core.storage import store_bytes
+from app.core.storage import read_limited, store_bytes
 from app.extensions import db
 from app.notifications.services import notify
 from app.organisations import services as org_services
@@ -808,3 +808,18 @@ def add_missing_credentials() -> list[Certificate]:
         # The status list and verify answers now name these credentials: fresh at commit.
         cache.changed("verify")
     return added
+
+
+def pdf_to_check(upload) -> bytes:
+    """The bytes of a PDF uploaded to be checked (a page's form or the JSON API), or a
+    ServiceError saying why it cannot be: none chosen, over 5 MB, empty."""
+    if upload is None or not getattr(upload, "filename", None):
+        raise ServiceError("Choose the certificate PDF to check.", field="file")
+    data = read_limited(upload, PDF_MAX_BYTES)
+    if data is None:
+        raise ServiceError(
+            "That file is larger than 5 MB; our certificates are far smaller.", field="file"
+        )
+    if not data:
+        raise ServiceError("That file is empty.", field="file")
+    return data

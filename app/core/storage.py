@@ -54,6 +54,13 @@ class StoredFile:
     sha256: str
 
 
+def read_limited(upload, limit: int) -> bytes | None:
+    """An upload's bytes for checking in memory, or None when it is larger than `limit`
+    bytes (at most `limit` + 1 are read, whatever the client sent)."""
+    data = upload.stream.read(limit + 1)
+    return None if len(data) > limit else data
+
+
 def storage_root() -> Path:
     root = Path(current_app.config["STORAGE_DIR"]).resolve()
     root.mkdir(parents=True, exist_ok=True)

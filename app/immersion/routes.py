@@ -30,6 +30,7 @@ from app.core.forms import ConfirmForm, attach_error, choices, perform
 from app.core.inputs import parse_whole
 from app.core.policy import AUTHENTICATED, access
 from app.core.programme import HUB_ROLES, programme
+from app.core.storage import read_limited
 from app.extensions import db
 from app.immersion import services, zoom
 from app.immersion.forms import (
@@ -662,8 +663,8 @@ def preview_zoom(session_id: int):
         return _render_attendance(
             session, 400, errors={"zoom": "Choose the CSV file Zoom exported."}
         )
-    data = upload.stream.read(10 * 1024 * 1024 + 1)
-    if len(data) > 10 * 1024 * 1024:
+    data = read_limited(upload, 10 * 1024 * 1024)
+    if data is None:
         return _render_attendance(session, 400, errors={"zoom": "The report is larger than 10 MB."})
     try:
         report = zoom.parse_report(data)
