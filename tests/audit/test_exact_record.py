@@ -81,15 +81,20 @@ def test_immersion_attendance_is_on_the_organisations_record(app, world, make_us
     assert_plain(lines)
 
 
-def test_the_dossier_keeps_completion_at_approval_beside_now(app, world, make_user):
-    org, lead, trainer, coordinator = world
+def _approved(app, org, lead, trainer, make_user):
+    """The world's organisation, its agreements verified, approved by two trainers."""
     author = make_user(roles=("trainer",), name="Ada Assessor")
     approver = make_user(roles=("trainer",), name="Ben Approver")
     with app.test_request_context():
         verify_agreements(org, lead, trainer)
         org.stage = "readiness_review"
         db.session.commit()
-        cert = approve(write(org, author), approver)
+        return approve(write(org, author), approver)
+
+
+def test_the_dossier_keeps_completion_at_approval_beside_now(app, world, make_user):
+    org, lead, trainer, coordinator = world
+    cert = _approved(app, org, lead, trainer, make_user)
     snapshot = cert.details["training"]
     assert {row["name"] for row in snapshot} == {"Lead Person", "Cora Coordinator"}
     assert all(row["completed"] == 0 and row["required"] > 0 for row in snapshot)
@@ -110,13 +115,7 @@ def test_the_dossier_keeps_completion_at_approval_beside_now(app, world, make_us
 
 def test_the_dossier_page_names_people_and_shows_no_addresses(app, world, make_user, client, auth):
     org, lead, trainer, coordinator = world
-    author = make_user(roles=("trainer",), name="Ada Assessor")
-    approver = make_user(roles=("trainer",), name="Ben Approver")
-    with app.test_request_context():
-        verify_agreements(org, lead, trainer)
-        org.stage = "readiness_review"
-        db.session.commit()
-        cert = approve(write(org, author), approver)
+    cert = _approved(app, org, lead, trainer, make_user)
     admin = make_user(roles=("admin",))
     assert auth.login(admin.email).status_code == 302
     page = client.get(f"/audit/certificates/{cert.id}").get_data(as_text=True)
