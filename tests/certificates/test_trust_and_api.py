@@ -135,6 +135,26 @@ def tmp_other_cert() -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def _run(*args):
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def _empty_nss_db(tmp_path):
+    """A new NSS certificate database (what pdfsig trusts), with nothing in it."""
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    assert _run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password").returncode == 0
+    return nss
+
+
+def _trust(nss, nickname: str, pem) -> None:
+    """Add `pem` to the NSS database as a trusted issuer, as the how-to page says."""
+    added = _run(
+        "certutil", "-A", "-d", f"sql:{nss}", "-n", nickname, "-t", "CT,C,C", "-a", "-i", pem
+    )
+    assert added.returncode == 0, added.stderr
+
+
 @pytest.mark.skipif(not shutil.which("pdfsig") or not shutil.which("certutil"), reason="poppler")
 def test_pdfsig_trusts_the_pdf_with_the_downloaded_certificate_in_an_nss_db(client, hub, tmp_path):
     _org, cert, *_ = hub
@@ -142,21 +162,12 @@ def test_pdfsig_trusts_the_pdf_with_the_downloaded_certificate_in_an_nss_db(clie
     pdf.write_bytes(pdf_bytes_of(cert))
     pem = tmp_path / "superhub.pem"
     pem.write_bytes(client.get(f"/signing-keys/{cert.signing_key_id}.pem").data)
-    nss = tmp_path / "nss"
-    nss.mkdir()
-
-    def run(*args):
-        return subprocess.run(args, capture_output=True, text=True, timeout=60)
-
-    assert run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password").returncode == 0
-    untrusted = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
+    nss = _empty_nss_db(tmp_path)
+    untrusted = _run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
     assert "Signature is Valid" in untrusted.stdout, untrusted.stdout
     assert "Certificate is Trusted" not in untrusted.stdout
-    added = run(
-        "certutil", "-A", "-d", f"sql:{nss}", "-n", "superhub", "-t", "CT,C,C", "-a", "-i", pem
-    )
-    assert added.returncode == 0, added.stderr
-    trusted = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
+    _trust(nss, "superhub", pem)
+    trusted = _run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
     assert "Signature is Valid" in trusted.stdout
     assert "Certificate is Trusted" in trusted.stdout, trusted.stdout
 
@@ -175,18 +186,9 @@ def test_pdfsig_trusts_a_rotated_keys_pdf_given_only_the_root(
     pdf.write_bytes(pdf_bytes_of(new_cert))
     root = tmp_path / "root.pem"
     root.write_bytes(client.get("/signing-keys/root.pem").data)
-    nss = tmp_path / "nss"
-    nss.mkdir()
-
-    def run(*args):
-        return subprocess.run(args, capture_output=True, text=True, timeout=60)
-
-    assert run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password").returncode == 0
-    added = run(
-        "certutil", "-A", "-d", f"sql:{nss}", "-n", "root", "-t", "CT,C,C", "-a", "-i", root
-    )
-    assert added.returncode == 0, added.stderr
-    checked = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
+    nss = _empty_nss_db(tmp_path)
+    _trust(nss, "root", root)
+    checked = _run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf))
     assert "Signature is Valid" in checked.stdout
     assert "Certificate is Trusted" in checked.stdout, checked.stdout
 
